@@ -44,7 +44,7 @@ class PmuVersion(enum.Enum):
         return self is PmuVersion.V3P9
 
     @classmethod
-    def parse(cls, name) -> "PmuVersion":
+    def parse(cls, name) -> PmuVersion:
         if isinstance(name, cls):
             return name
         try:

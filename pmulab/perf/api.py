@@ -13,8 +13,9 @@ Pinned to: Linux v5.17 (include/linux/perf_event.h, kernel/events/core.c).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "EventState", "EF", "HES", "ATTACH_TASK", "FLAG_USER_READ_CNT", "FLAG_ARCH",
