@@ -1,0 +1,28 @@
+"""User space: what a process does with a perf fd and its mapping, through the ABI only.
+
+Models: libperf's self-monitoring reader (``perf_mmap__read_self``) as a loop that can be
+stepped, so schedules can interleave preemption, migration and page updates with it.
+Omits: the ring-buffer consumer and record parser (later).
+Pinned to: libperf (tools/lib/perf) v5.17; see read_self.py.
+User space never imports pmulab.perf, pmulab.drivers or pmulab.sim (import-linter enforces it):
+it reaches hardware only through ``task.mrs(name)`` and the kernel only through the page.
+"""
+
+from pmulab.user.read_self import (
+    DEFAULT_MAX_RETRIES,
+    STEPS,
+    VARIANTS,
+    El0Task,
+    ReadLoop,
+    RetryLimitExceeded,
+    Step,
+    counter_register,
+    extend,
+    read_self,
+    time_delta,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES", "STEPS", "VARIANTS", "El0Task", "ReadLoop", "RetryLimitExceeded", "Step",
+    "counter_register", "extend", "read_self", "time_delta",
+]
