@@ -1,0 +1,177 @@
+"""The vectorised PMUv3 counter core: all CPUs x 32 counter slots advanced with NumPy.
+
+Models: Arm ARM D24 "The Performance Monitors Extension" counting rules for every PE at once:
+a counter counts an event iff PMCR_EL0.E, its PMCNTENSET_EL0 bit and its PMEVTYPER<n>_EL0 /
+PMCCFILTR_EL0 filter (U excludes EL0, P excludes EL1) allow it; PMCCNTR_EL0 counts CPU_CYCLES,
+divided by 64 when PMCR_EL0.D=1 and LC=0 (D is ignored when LC=1); overflow sets PMOVSSET_EL0
+when bits [31:0] wrap (32-bit event counters, LP=0, LC=0) or the 64-bit value wraps (LP=1, LC=1);
+CHAIN (0x1E) on odd counter 2k+1 counts the overflows of counter 2k (on an even counter it
+counts nothing); SW_INCR (0x00) counts PMSWINC_EL0 writes only; the interrupt request is
+PMOVS & PMINTEN (``irq``). Slot = hardware bit position, 31 = PMCCNTR_EL0 (anchors §8.4).
+Within one step the EL0 occurrences come before the EL1 ones (this decides at which EL a CHAIN
+carry happens, hence whether the odd counter's filter lets it count).
+Omits: EL2/EL3 filtering (NSK/NSU/NSH/M are stored, never used), PMCR_EL0.DP and X (stored, no
+effect: no prohibited regions, no trace unit), events outside 0x00-0x3F (counted as never occurring).
+Pinned to: Arm ARM DDI 0487 (PMUv3p5 counter widths, PMUv3p9 PMUACR_EL1).
+
+Precondition: per CPU and event, EL0 + EL1 occurrences in one step are < 2**32 (checked:
+ValueError), so a counter overflows at most once per step.
+Register access (``read``/``write``) is inherited from ``pmulab.hw.regfile.RegisterFile``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from pmulab.bits import mask
+from pmulab.hw import events, sysregs
+from pmulab.hw.regfile import BITMAPS, RegisterFile, check_occurrences
+
+__all__ = ["CounterBank"]
+
+_SLOTS = np.arange(sysregs.NUM_SLOTS, dtype=np.uint64)
+_CYC = sysregs.CYCLE_SLOT
+_ODD = np.arange(1, _CYC - 1, 2)  # CHAIN-capable counters 1, 3, ..., 29; partner of each is _ODD - 1
+_M32 = mask(32)
+_EVT, _U, _P = (sysregs.PMEVTYPER[f].mask for f in ("evtCount", "U", "P"))
+_E, _D, _LC, _LP = (sysregs.PMCR[f].mask for f in ("E", "D", "LC", "LP"))
+_CYCLES, _SW_INCR, _CHAIN = events.ArmEvent.CPU_CYCLES, events.ArmEvent.SW_INCR, events.ArmEvent.CHAIN
+
+
+class _Program(NamedTuple):
+    """What the registers currently ask of each counter; derived afresh for every step, never cached."""
+
+    idx: np.ndarray  # (C, 32) event gathered from the occurrences (CPU_CYCLES for slot 31)
+    counting: np.ndarray  # (C, 2, 32) enabled, filter allows the EL, ordinary event
+    allow: np.ndarray  # (C, 2, 32) filter allows EL0 / EL1
+    chained: np.ndarray  # (C, 15) odd counter enabled and programmed with CHAIN
+    swinc: np.ndarray  # (C, 32) enabled and programmed with SW_INCR
+    divide: np.ndarray  # (C,) PMCR_EL0.D=1 and LC=0
+    at32: np.ndarray  # (C, 32) overflow at the bit-31 boundary (else bit 63)
+
+
+def _crossed(old, d, at32):
+    """Does adding ``d`` (< 2**32) to ``old`` overflow: bits [31:0] wrap, or the 64-bit value wraps."""
+    return np.where(at32, (old & _M32) + d > _M32, old + d < old)
+
+
+def _trace(old, d, at32):
+    """Values after each step and the overflows of its EL0 and EL1 parts; ``d`` is (S, C, 2, 32)."""
+    total = d[:, :, 0] + d[:, :, 1]
+    after = np.cumsum(total, axis=0) + old
+    before = after - total
+    return after, _crossed(before, d[:, :, 0], at32), _crossed(before + d[:, :, 0], d[:, :, 1], at32)
+
+
+class CounterBank(RegisterFile):
+    """PMUv3 counters of ``cpus`` PEs as NumPy arrays (see the module docstring for the semantics)."""
+
+    def __init__(self, cpus: int, counters: int, long_counters: bool = False, *, version=None):
+        super().__init__(cpus, counters, long_counters, version=version)
+        self._value = np.zeros((cpus, sysregs.NUM_SLOTS), np.uint64)
+        self._evtype = np.zeros((cpus, sysregs.NUM_SLOTS), np.uint64)
+        self._bits = {s: np.zeros((cpus, sysregs.NUM_SLOTS), bool) for s in BITMAPS}
+        self._words = {"PMCR": np.full(cpus, self.pmcr_reset, np.uint64),
+                       "PMSELR": np.zeros(cpus, np.uint64), "PMUSERENR": np.zeros(cpus, np.uint64)}
+        self._prescale = np.zeros(cpus, np.uint64)
+        self._store_mask = np.full(sysregs.NUM_SLOTS, mask(64 if self.long_counters else 32), np.uint64)
+        self._store_mask[_CYC] = mask(64)
+
+    # --- storage ---------------------------------------------------------------------------------
+    def _load(self, cpu, state, slot):
+        if state in BITMAPS:
+            return int((self._bits[state][cpu].astype(np.uint64) << _SLOTS).sum())
+        if state in ("PMEVCNTR", "PMEVTYPER"):
+            return int((self._value if state == "PMEVCNTR" else self._evtype)[cpu, slot])
+        return int(self._words[state][cpu])
+
+    def _store(self, cpu, state, slot, value):
+        if state in BITMAPS:
+            self._bits[state][cpu] = (np.uint64(value) >> _SLOTS) & np.uint64(1)
+        elif state in ("PMEVCNTR", "PMEVTYPER"):
+            (self._value if state == "PMEVCNTR" else self._evtype)[cpu, slot] = value
+        else:
+            self._words[state][cpu] = value
+
+    def _clear(self, cpu, slots):
+        self._value[cpu, (np.uint64(slots) >> _SLOTS) & np.uint64(1) == 1] = 0
+        if slots >> _CYC & 1:
+            self._prescale[cpu] = 0
+
+    def _arrays(self):
+        b = self._bits
+        return {"values": self._value, "evtype": self._evtype, "pmcnten": b["PMCNTEN"], "pmovs": b["PMOVS"],
+                "pminten": b["PMINTEN"], "pmuacr": b["PMUACR"], "pmcr": self._words["PMCR"],
+                "pmselr": self._words["PMSELR"], "pmuserenr": self._words["PMUSERENR"], "prescale": self._prescale}
+
+    # --- kernels ---------------------------------------------------------------------------------
+    def _program(self) -> _Program:
+        pmcr, ty = self._words["PMCR"], self._evtype
+        en = ((pmcr & _E) != 0)[:, None] & self._bits["PMCNTEN"]
+        evt = ty & _EVT
+        evt[:, _CYC] = _CYCLES
+        allow = np.stack([(ty & _U) == 0, (ty & _P) == 0], axis=1)
+        plain = (evt < events.NUM_EVENTS) & (evt != _SW_INCR) & (evt != _CHAIN)
+        at32 = np.empty_like(en)
+        at32[:, :_CYC] = ((pmcr & _LP) == 0)[:, None]
+        at32[:, _CYC] = (pmcr & _LC) == 0
+        return _Program(idx=np.where(plain, evt, 0).astype(np.intp), counting=(en & plain)[:, None] & allow,
+                        allow=allow, chained=en[:, _ODD] & (evt[:, _ODD] == _CHAIN), swinc=en & (evt == _SW_INCR),
+                        divide=((pmcr & _D) != 0) & ((pmcr & _LC) == 0), at32=at32)
+
+    def _gather(self, occ, prog):
+        """Per-step increments (S, C, 2, 32): each counter's event occurrences where it counts."""
+        idx = np.broadcast_to(prog.idx[None, :, None, :], occ.shape[:3] + (sysregs.NUM_SLOTS,))
+        return np.where(prog.counting, np.take_along_axis(occ, idx, axis=3), 0)
+
+    def _advance(self, d, prog) -> np.ndarray:
+        """Apply increments ``d`` (S, C, 2, 32) in order: divider, overflow, CHAIN; return values per step."""
+        steps = d.shape[0]
+        r = self._prescale
+        if prog.divide.any():  # PMCR_EL0.D: PMCCNTR_EL0 advances once per 64 counted cycles
+            cyc = np.ascontiguousarray(d[:, :, :, _CYC].transpose(1, 0, 2)).reshape(self.cpus, 2 * steps)
+            total = np.cumsum(cyc, axis=1) + r[:, None]
+            ticks = total // 64
+            ticks[:, 1:] -= ticks[:, :-1].copy()
+            d[:, :, :, _CYC] = np.where(prog.divide[None, :, None],
+                                        ticks.reshape(self.cpus, steps, 2).transpose(1, 0, 2), d[:, :, :, _CYC])
+            r = np.where(prog.divide, total[:, -1] % 64, r)
+        after, x0, x1 = _trace(self._value, d, prog.at32)
+        if prog.chained.any():  # CHAIN: odd counter 2k+1 counts the overflows of counter 2k
+            for el, x in ((0, x0), (1, x1)):
+                d[:, :, el, _ODD] += x[:, :, _ODD - 1] & prog.chained & prog.allow[:, el, _ODD]
+            after, x0, x1 = _trace(self._value, d, prog.at32)
+        after &= self._store_mask
+        self._value[...] = after[-1]  # in place: views handed out stay live
+        self._bits["PMOVS"] |= (x0 | x1).any(axis=0)
+        self._prescale[...] = r
+        return after
+
+    # --- counting --------------------------------------------------------------------------------
+    def count(self, occ: np.ndarray) -> None:
+        """One step: ``occ`` (cpus, 2, NUM_EVENTS) uint64 occurrences at EL0 and EL1 (Arm ARM D24 counting)."""
+        occ = check_occurrences(occ, (self.cpus,), "count")
+        prog = self._program()
+        self._advance(self._gather(occ[None], prog), prog)
+
+    def run(self, occ_steps: np.ndarray) -> np.ndarray:
+        """Steps of ``count`` at once: (steps, cpus, 2, NUM_EVENTS) -> counter values (steps, cpus, 32).
+
+        The register program is fixed during a run, so the values are cumulative sums of the
+        per-step increments; overflow, CHAIN and the divider follow from the cumulative totals.
+        """
+        steps = occ_steps.shape[0] if isinstance(occ_steps, np.ndarray) and occ_steps.ndim else 0
+        occ = check_occurrences(occ_steps, (steps, self.cpus), "run")
+        if not steps:
+            return np.zeros((0, self.cpus, sysregs.NUM_SLOTS), np.uint64)
+        prog = self._program()
+        return self._advance(self._gather(occ, prog), prog)
+
+    def _software_increment(self, cpu, slots, el):
+        """PMSWINC_EL0: +1 on each selected counter that is enabled, counts SW_INCR and whose filter allows ``el``."""
+        prog = self._program()
+        d = np.zeros((1, self.cpus, 2, sysregs.NUM_SLOTS), np.uint64)
+        d[0, cpu, el] = ((np.uint64(slots) >> _SLOTS) & np.uint64(1)) * (prog.swinc[cpu] & prog.allow[cpu, el])
+        self._advance(d, prog)
