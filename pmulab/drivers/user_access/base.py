@@ -1,0 +1,87 @@
+"""The hooks a user-access design plugs into the arm64 PMU driver, and their default behaviour.
+
+Models: the places where the successive versions of "arm64: perf: Enable PMU counter userspace
+access for perf event" (v5 .. v13, merged in v5.17) differ: ``__armv8_pmuv3_map_event``'s
+config1 handling, ``get_event_idx``/``clear_event_idx``, ``pmu->event_mapped/event_unmapped``,
+``pmu->sched_task``, ``armv8pmu_start``/``stop``, ``pmu->event_idx``, the arm64
+``arch_perf_update_userpage``, the sysctl/sysfs switch, and the EL0 undefined-instruction hook.
+The defaults are the kernel *before* the series (v5.16): config1 ``long`` honoured, ``rdpmc``
+ignored, PMUSERENR_EL0 never written, user page index always 0, time fields published.
+A design subclasses ``Design`` and overrides hooks; the perf core and the driver never change.
+Omits: nothing the driver calls is left out; designs add their own state as instance attributes.
+Pinned to: Linux v5.16 (defaults) / v5.17 (hook placement).
+"""
+
+from __future__ import annotations
+
+from pmulab.drivers import arm_pmuv3_events as evmap
+from pmulab.drivers.arm_pmuv3 import EVT_64BIT
+
+__all__ = ["Design"]
+
+
+class Design:
+    """A user-access policy: the driver calls these hooks with the ``ArmPmu`` they act for.
+
+    One instance serves every ``ArmPmu`` of a machine (big.LITTLE has several), so per-PMU
+    state belongs on ``cpu_pmu`` or in a dict keyed by it. All hooks run with
+    ``cpu_pmu.kernel.this_cpu()`` = the CPU the kernel would run them on.
+    """
+
+    #: Registry name (``Machine(design=name)``).
+    name = "none"
+    #: ``pmu->sched_task(cpu_pmu, ctx, sched_in)`` or None: a design that needs context-switch
+    #: callbacks defines a method of that name; the core calls it only while
+    #: ``cpu_pmu.sched_cb_usage`` (or its per-CPU count) is non-zero.
+    sched_task = None
+
+    def __repr__(self) -> str:
+        return f"<design {self.name}>"
+
+    def map_event(self, cpu_pmu, event, hw_event_id: int) -> None:
+        """Apply the config1 rules during ``__armv8_pmuv3_map_event``; raise PerfError to refuse.
+
+        May set ``event.hw.flags`` (``EVT_64BIT``, ``FLAG_USER_READ_CNT``). ``hw_event_id`` is
+        the mapped event number, or -errno if the generic maps failed (checked after this hook).
+        Default (v5.16): 64-bit if config1 ``long``; ``rdpmc`` ignored.
+        """
+        if evmap.is_64bit(event.attr):
+            event.hw.flags |= EVT_64BIT
+
+    def get_event_idx(self, cpu_pmu, hw_events, event) -> int:
+        """``arm_pmu->get_event_idx``: a perf idx or -EAGAIN. Default: the v5.17 allocator."""
+        return cpu_pmu.ops.get_event_idx(hw_events, event)
+
+    def clear_event_idx(self, cpu_pmu, hw_events, event) -> None:
+        """``arm_pmu->clear_event_idx``. Default: release the counter(s)."""
+        cpu_pmu.ops.clear_event_idx(hw_events, event)
+
+    def event_mapped(self, cpu_pmu, event, mm) -> None:
+        """``pmu->event_mapped``: runs in the mmap() caller's context, on its CPU. Default: nothing."""
+
+    def event_unmapped(self, cpu_pmu, event, mm) -> None:
+        """``pmu->event_unmapped``: runs in the munmap() caller's context. Default: nothing."""
+
+    def start(self, cpu_pmu) -> None:
+        """Called by ``armv8pmu_start`` before PMCR_EL0.E is set. Default: PMUSERENR_EL0 untouched."""
+
+    def stop(self, cpu_pmu) -> None:
+        """Called by ``armv8pmu_stop`` after PMCR_EL0.E is cleared. Default: nothing."""
+
+    def user_event_idx(self, cpu_pmu, event) -> int:
+        """``pmu->event_idx``: the user page index of an ACTIVE event (0 = none). Default: 0."""
+        return 0
+
+    def arch_update_userpage(self, cpu_pmu, event, page, now: int) -> None:
+        """``arch_perf_update_userpage``. Default (v5.16 arm64): time fields only, no rdpmc capability."""
+        cpu_pmu.ops.update_userpage_time(page, now)
+
+    def sysctl_write(self, kernel, name: str, old: int, new: int) -> None:
+        """After a sysctl write stored ``new`` (was ``old``). Default: nothing."""
+
+    def el0_trap(self, task, exc) -> bool:
+        """An EL0 PMU-register access of ``task`` trapped (``exc``: IllegalInstruction).
+
+        Return True if handled (the instruction is retried), False for SIGILL. Default: False.
+        """
+        return False
