@@ -118,17 +118,25 @@ def parse_read(data: bytes | bytearray | memoryview, read_format: int) -> ReadRe
         return words[pos - 1]
 
     group = bool(read_format & PERF_FORMAT_GROUP)
-    nr = take("nr") if group else 1
-    enabled = take("time_enabled") if read_format & PERF_FORMAT_TOTAL_TIME_ENABLED else None
-    running = take("time_running") if read_format & PERF_FORMAT_TOTAL_TIME_RUNNING else None
-    if group and nr * _per_value_words(read_format) > len(words) - pos:
-        raise ValueError(f"read() data too short for nr={nr} group values (read_format {read_format:#x})")
-    values = []
-    for _ in range(nr):
+    if group:  # nr, [time_enabled], [time_running], {value, [id], [lost]} x nr
+        nr = take("nr")
+        enabled = take("time_enabled") if read_format & PERF_FORMAT_TOTAL_TIME_ENABLED else None
+        running = take("time_running") if read_format & PERF_FORMAT_TOTAL_TIME_RUNNING else None
+        if nr * _per_value_words(read_format) > len(words) - pos:
+            raise ValueError(f"read() data too short for nr={nr} group values (read_format {read_format:#x})")
+        values = []
+        for _ in range(nr):
+            value = take("value")
+            ident = take("id") if read_format & PERF_FORMAT_ID else None
+            lost = take("lost") if read_format & PERF_FORMAT_LOST else None
+            values.append(ReadValue(value, ident, lost))
+    else:  # value, [time_enabled], [time_running], [id], [lost]
         value = take("value")
+        enabled = take("time_enabled") if read_format & PERF_FORMAT_TOTAL_TIME_ENABLED else None
+        running = take("time_running") if read_format & PERF_FORMAT_TOTAL_TIME_RUNNING else None
         ident = take("id") if read_format & PERF_FORMAT_ID else None
         lost = take("lost") if read_format & PERF_FORMAT_LOST else None
-        values.append(ReadValue(value, ident, lost))
+        values = [ReadValue(value, ident, lost)]
     if pos != len(words):
         raise ValueError(f"read() data has {len(words) - pos} trailing words (read_format {read_format:#x})")
     return ReadResult(read_format, tuple(values), enabled, running, group)
@@ -147,13 +155,16 @@ def pack_read(
     group = bool(read_format & PERF_FORMAT_GROUP)
     if not group and len(vals) != 1:
         raise ValueError(f"a read_format without PERF_FORMAT_GROUP carries one value, got {len(vals)}")
-    words = [len(vals)] if group else []
+    times = []
     if read_format & PERF_FORMAT_TOTAL_TIME_ENABLED:
-        words.append(time_enabled)
+        times.append(time_enabled)
     if read_format & PERF_FORMAT_TOTAL_TIME_RUNNING:
-        words.append(time_running)
+        times.append(time_running)
+    words = [len(vals), *times] if group else []
     for v in vals:
         words.append(v.value)
+        if not group:
+            words.extend(times)
         if read_format & PERF_FORMAT_ID:
             words.append(v.id or 0)
         if read_format & PERF_FORMAT_LOST:
