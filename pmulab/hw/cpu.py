@@ -86,7 +86,10 @@ class Cpu:
             return
         if d.outcome is pmu.Outcome.MASKED:
             value &= d.mask
-        self.bank.write(self.index, reg.name, value)
+        if el == 0:  # PMSWINC_EL0's SW_INCR event is filtered by the EL it is raised at
+            self.bank.write(self.index, reg.name, value, el=0)
+        else:
+            self.bank.write(self.index, reg.name, value)
 
     def decide(self, reg: sysregs.SysReg | str, write: bool, el: int) -> pmu.Decision:
         """Evaluate the access rules for ``reg`` in this PE's current state; raise on a fault.
