@@ -5,7 +5,8 @@ Models:
   kernel code on the model's behalf (a system call, a tick, an IRQ, an IPI).
 - ``smp_call`` (Kernel: ``smp_call_function_single`` with ``wait=1``): runs the function on the
   target CPU with ``this_cpu`` switched; a call to another CPU is an IPI and is recorded; a call
-  to the executing CPU runs locally (``generic_exec_single``) and is not an IPI.
+  to the executing CPU runs locally (``generic_exec_single``) and is not an IPI; neither is a
+  call made while no CPU executes kernel code (boot: cpuhp callbacks run on each CPU itself).
 - ``now`` (Kernel: ``local_clock`` / ``perf_clock``): nanoseconds since boot, advancing one tick
   (HZ=250: 4 ms) per ``Machine.run`` step; every action within a tick sees the same time.
 - sysctls (Kernel: ``/proc/sys/kernel/perf_*``): ``kernel.perf_event_paranoid`` (proc_dointvec),
@@ -87,7 +88,7 @@ class KernelServices:
         if isinstance(cpu, bool) or not isinstance(cpu, int) or not 0 <= cpu < self.ncpus:
             raise ValueError(f"smp_call to CPU {cpu!r}: no such CPU")
         src = self._cpu_stack[-1] if self._cpu_stack else None
-        if src != cpu:
+        if src is not None and src != cpu:  # None: boot-time bring-up runs on each CPU itself
             self.ipis += 1
             self.record("ipi", cpu=cpu, source=src, func=func)
         with self.on_cpu(cpu):
@@ -123,13 +124,16 @@ class KernelServices:
         value = self._check_sysctl(name, value)
         old = self._sysctl[name]
         with self.on_cpu(self._cpu_stack[-1] if self._cpu_stack else 0):
-            self._sysctl[name] = value
             self.record("sysctl", cpu=self.this_cpu(), name=name, old=old, value=value)
-            self._sysctl_written(name, old, value)
-        return value
+            self._sysctl_write(name, value)
+        return self._sysctl[name]
 
-    def _sysctl_written(self, name: str, old: int, value: int) -> None:
-        """Run the driver's proc handler after the value is stored (overridden by Machine)."""
+    def _store_sysctl(self, name: str, value: int) -> None:
+        self._sysctl[name] = value
+
+    def _sysctl_write(self, name: str, value: int) -> None:
+        """proc handler: store the value (Machine routes driver-owned sysctls to their handler)."""
+        self._store_sysctl(name, value)
 
     # -- tasks and credentials -------------------------------------------------------------------
     def find_task(self, pid: int) -> Any:

@@ -204,6 +204,8 @@ class Machine(KernelServices):
         any), else it is the task's SIGILL (Kernel: do_sysinstr -> do_undefinstr -> force_signal_inject)."""
         if not isinstance(name, str):
             raise TypeError(f"register name must be a str, not {type(name).__name__}")
+        if name == wiring.TIMER_COUNTER:
+            return self._timer_access(task, value)
         reg = sysregs.lookup(name)
         hw = self._cpus[task.cpu]
         write = value is not None
@@ -221,6 +223,17 @@ class Machine(KernelServices):
             return result
         raise AssertionError("unreachable")
 
+    def _timer_access(self, task: Task, value: int | None) -> int:
+        """CNTVCT_EL0: readable at EL0 (Linux sets CNTKCTL_EL1.EL0VCTEN), read-only (a write is UNDEFINED)."""
+        if value is not None:
+            exc = IllegalInstruction(wiring.TIMER_COUNTER, True, 0, (), why="read-only register")
+            task.sigill += 1
+            self.record("sigill", cpu=task.cpu, task=task, reg=wiring.TIMER_COUNTER, write=True, why=str(exc))
+            raise exc
+        result = wiring.timer_counter(self, task.cpu)
+        self.record("mrs", cpu=task.cpu, task=task, reg=wiring.TIMER_COUNTER, value=result)
+        return result
+
     # -- glue to the ABI ------------------------------------------------------------------------------
     def check_attr(self, attr: Any) -> None:
         wiring.check_attr(attr)
@@ -229,8 +242,8 @@ class Machine(KernelServices):
         return wiring.ioctl_takes_fd(request)
 
     # -- sysctl hook ---------------------------------------------------------------------------------
-    def _sysctl_written(self, name: str, old: int, value: int) -> None:
-        wiring.sysctl_written(self, name, old, value)
+    def _sysctl_write(self, name: str, value: int) -> None:
+        wiring.sysctl_write(self, name, value)
 
     # -- time ------------------------------------------------------------------------------------------
     def user_step(self, fn: Callable[[], Any], *, every: int = 1, count: int | None = None,

@@ -18,14 +18,17 @@ from typing import Any
 
 import numpy as np
 
+from pmulab import perf as perf_core
 from pmulab import uapi
 from pmulab.drivers import ArmPmu
-from pmulab.drivers.user_access import DESIGNS, Design
+from pmulab.drivers.user_access import Design, PerfUserAccessSysctl, resolve
 from pmulab.hw import sysregs
-from pmulab.perf import PerfCore
 
-__all__ = ["Cluster", "clusters", "kernel", "el0_trap", "sysctl_written", "counter_values",
-           "check_attr", "ioctl_takes_fd", "FIRST_DYNAMIC_TYPE"]
+__all__ = ["Cluster", "clusters", "kernel", "el0_trap", "sysctl_write", "counter_values",
+           "check_attr", "ioctl_takes_fd", "timer_counter", "FIRST_DYNAMIC_TYPE", "TIMER_COUNTER"]
+
+#: The generic timer's virtual count, the clock self-monitoring readers use for time_* fields.
+TIMER_COUNTER = "CNTVCT_EL0"
 
 #: The perf type of the first arm_pmu (after kprobe = PERF_TYPE_MAX and uprobe = PERF_TYPE_MAX + 1).
 FIRST_DYNAMIC_TYPE = uapi.PERF_TYPE_MAX + 2
@@ -85,48 +88,48 @@ def clusters(cpus: int, counters: int, spec: list | None) -> list[Cluster]:
     return out
 
 
-def _design_class(design: Any) -> type:
-    if isinstance(design, str):
-        if design not in DESIGNS:
-            raise ValueError(f"unknown design {design!r}; known designs: {sorted(DESIGNS)}")
-        return DESIGNS[design]
-    if isinstance(design, type) and issubclass(design, Design):
-        return design
-    raise TypeError(f"design must be a design name or a Design subclass, not {design!r}")
-
-
 def kernel(machine: Any, design: Any) -> tuple[Any, list, Any]:
-    """Build the PMU drivers (one per cluster) and the perf core; return (design, pmus, core)."""
-    cls = _design_class(design)
-    the_design = cls()
+    """Build the PMU drivers (one per cluster, one shared Design instance) and the perf core.
+
+    Returns (design, pmus, core); the driver-owned sysctl entries go to ``machine._sysctl_entries``.
+    """
+    if not isinstance(design, (str, Design)) and not (isinstance(design, type) and issubclass(design, Design)):
+        raise TypeError(f"design must be a design name, a Design subclass or instance, not {design!r}")
+    the_design = resolve(design)
     pmus = [ArmPmu(machine, c.cpus, machine.version, c.counters, c.pmu_name, c.type, the_design)
             for c in machine.clusters]
-    core = PerfCore(machine, pmus)
+    core = perf_core.PerfCore(machine, pmus)
+    for pmu in pmus:
+        if getattr(pmu, "core", None) is None:
+            pmu.bind(core)
+    entry = PerfUserAccessSysctl(machine, the_design)
+    machine._sysctl_entries = {entry.name: entry}
     return the_design, pmus, core
 
 
 def el0_trap(machine: Any, task: Any, reg: str, write: bool) -> bool:
     """Offer a trapped EL0 access to the design (Kernel: an undef hook); True: re-execute it."""
-    hook = getattr(machine.design, "el0_trap", None)
-    if hook is None:
-        return False
-    pmu = machine.pmu_of(task.cpu)
     with machine.on_cpu(task.cpu):
-        return bool(hook(pmu, task, reg, write))
+        return bool(machine.design.el0_trap(machine.pmu_of(task.cpu), task, reg, write))
 
 
-def sysctl_written(machine: Any, name: str, old: int, value: int) -> None:
-    """Kernel: the proc handler of kernel.perf_user_access, run once for all arm_pmus."""
-    if name != "kernel.perf_user_access":
-        return
-    handler = getattr(machine.pmus[0], "sysctl_user_access", None)
-    if handler is not None:
-        handler(old, value)
+def sysctl_write(machine: Any, name: str, value: int) -> None:
+    """A sysctl write: driver-owned entries (kernel.perf_user_access) run their proc handler."""
+    entry = machine._sysctl_entries.get(name)
+    if entry is None:
+        machine._store_sysctl(name, value)
+    else:
+        entry.write(value, lambda v: machine._store_sysctl(name, v))
 
 
 def counter_values(bank: Any, index: int) -> np.ndarray:
     """The 32 counter slots of one CPU of a bank (slot 31 = PMCCNTR_EL0)."""
     return np.asarray(bank.values[index], dtype=np.uint64)
+
+
+def timer_counter(machine: Any, cpu: int) -> int:
+    """CNTVCT_EL0 now, from the clock the driver publishes in the user page (drivers.sched_clock)."""
+    return machine.pmu_of(cpu).ops.clock.counter_at(machine.now())
 
 
 def check_attr(attr: Any) -> None:
