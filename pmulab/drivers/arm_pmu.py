@@ -319,6 +319,13 @@ class ArmPmu:
         """arch_perf_update_userpage, through the design."""
         self.design.arch_update_userpage(self, event, page, now)
 
+    def sysctl_user_access(self, old: int, value: int) -> None:
+        """The action half of armv8pmu_proc_user_access_handler, after the machine stored ``value``.
+
+        Run once per machine (on any one ArmPmu); delegates to ``Design.sysctl_write``.
+        """
+        self.design.sysctl_write(self.kernel, "kernel.perf_user_access", old, value)
+
     # --- interrupt -----------------------------------------------------------------------------
     def handle_irq(self, cpu: int) -> bool:
         """Kernel: armv8pmu_handle_irq on ``cpu`` (must be this_cpu); False = IRQ_NONE.

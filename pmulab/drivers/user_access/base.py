@@ -79,9 +79,10 @@ class Design:
     def sysctl_write(self, kernel, name: str, old: int, new: int) -> None:
         """After a sysctl write stored ``new`` (was ``old``). Default: nothing."""
 
-    def el0_trap(self, task, exc) -> bool:
-        """An EL0 PMU-register access of ``task`` trapped (``exc``: IllegalInstruction).
+    def el0_trap(self, cpu_pmu, task, reg: str, write: bool) -> bool:
+        """An EL0 ``mrs`` (``write`` False) / ``msr`` of ``reg`` by ``task`` trapped on its CPU.
 
-        Return True if handled (the instruction is retried), False for SIGILL. Default: False.
+        Runs as kernel code on that CPU (``cpu_pmu`` serves it): an undefined-instruction hook.
+        Return True if handled (the instruction is re-executed), False for SIGILL. Default: False.
         """
         return False
