@@ -109,7 +109,8 @@ class SysReg:
     ``el0_read``/``el0_write`` list the PMUSERENR_EL0 bits any one of which permits the access
     at EL0 (Arm ARM D24: EN opens everything EL0 may touch; SW, CR and ER each open one
     register class). ``"always"`` means EL0 may always do it; an empty tuple means never.
-    ``per_counter`` registers are also opened by UEN with the counter's PMUACR_EL1 bit.
+    On PMUv3p9, UEN opens every EL0 register but PMCR_EL0; the counter's PMUACR_EL1 bit then
+    decides whether the access is real or reads as zero / ignores writes (``pmulab.hw.pmu``).
     ``n`` is the event counter number of PMEVCNTR<n>/PMEVTYPER<n>, 31 for cycle-counter
     registers, None otherwise. ``min_version`` is the first PMU version that has it.
     """
@@ -119,7 +120,6 @@ class SysReg:
     el0_read: tuple[str, ...] = ("EN",)
     el0_write: tuple[str, ...] = ("EN",)
     n: int | None = None
-    per_counter: bool = False
     min_version: PmuVersion = PmuVersion.V3P4
     indirect: bool = False  # PMXEV*: the counter is chosen by PMSELR_EL0.SEL
 
@@ -153,7 +153,7 @@ def _declare() -> dict[str, SysReg]:
                el0_read=(), el0_write=("EN", "SW")),
         SysReg("PMUSERENR_EL0", PMUSERENR, el0_read=("always",), el0_write=()),
         SysReg("PMUACR_EL1", PMUACR, el0_read=(), el0_write=(), min_version=PmuVersion.V3P9),
-        SysReg("PMCCNTR_EL0", Register("PMCCNTR_EL0", _COUNT), el0_read=("EN", "CR"), n=31, per_counter=True),
+        SysReg("PMCCNTR_EL0", Register("PMCCNTR_EL0", _COUNT), el0_read=("EN", "CR"), n=31),
         SysReg("PMCCFILTR_EL0", PMCCFILTR, n=31),
         SysReg("PMXEVCNTR_EL0", Register("PMXEVCNTR_EL0", _COUNT), el0_read=("EN", "ER"), indirect=True),
         SysReg("PMXEVTYPER_EL0", Register("PMXEVTYPER_EL0", PMEVTYPER.fields), indirect=True),
@@ -162,7 +162,7 @@ def _declare() -> dict[str, SysReg]:
     ]
     for n in range(MAX_EVENT_COUNTERS):
         regs.append(SysReg(f"PMEVCNTR{n}_EL0", Register(f"PMEVCNTR{n}_EL0", _COUNT, state="PMEVCNTR"),
-                           el0_read=("EN", "ER"), n=n, per_counter=True))
+                           el0_read=("EN", "ER"), n=n))
         regs.append(SysReg(f"PMEVTYPER{n}_EL0", Register(f"PMEVTYPER{n}_EL0", PMEVTYPER.fields, state="PMEVTYPER"),
                            n=n))
     return {r.name: r for r in regs}
