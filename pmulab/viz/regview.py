@@ -79,11 +79,10 @@ class RegisterView(widgets.VBox):
         """``{field: value}`` of the value shown."""
         return self.layout_decl.decode(self._value)
 
-    def update(self, value: int) -> RegisterView:
+    def update(self, value: int) -> None:
         """Show ``value`` (TypeError/ValueError if it does not fit the register)."""
         self._value = self.layout_decl.check(value)
         self._render()
-        return self
 
     def _rows(self) -> list[int]:
         top = max(f.msb for f in self.layout_decl.fields)
