@@ -122,7 +122,7 @@ def test_bias_on_p5_for_32bit_events():
     assert rig.reg("PMEVCNTR0_EL0") == 0xFFFFFFFF80000001  # biased: overflows at the 64-bit wrap
     rig.kernel.bank.write(0, "PMEVCNTR0_EL0", 0xFFFFFFFF80000011)
     assert rig.pmu.ops.read_counter(e) == 0x80000011  # unbiased
-    e64 = rig.active(rig.event(config=INS, config1=0x1))
+    rig.active(rig.event(config=INS, config1=0x1))
     assert rig.reg("PMEVCNTR1_EL0") == 0x8000000000000001  # 64-bit: no bias
 
 
