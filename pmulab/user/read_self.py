@@ -227,7 +227,8 @@ class ReadLoop:
         values: dict[str, Any] = {"index": idx, "cap_user_rdpmc": rdpmc}
         if not rdpmc or not idx:
             self.done, self.fallback = True, True
-            self.reason = "cap_user_rdpmc is 0" if not rdpmc else "index is 0: no counter to read"
+            why = (["cap_user_rdpmc is 0"] if not rdpmc else []) + (["index is 0"] if not idx else [])
+            self.reason = " and ".join(why) + ": fall back to read()"
             values["fallback"] = self.reason
             return values
         self._advance()
