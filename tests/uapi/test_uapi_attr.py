@@ -212,3 +212,13 @@ def test_copy_attr_python_misuse():
         perf_copy_attr("attr")
     with pytest.raises(ValueError):
         perf_copy_attr(PerfEventAttr().to_bytes(), kernel_size=0)
+
+
+def test_copy_module_works_and_keeps_checks():
+    import copy
+
+    a = PerfEventAttr(config=5, exclude_kernel=1)
+    b = copy.deepcopy(a)
+    assert b == a and b is not a
+    with pytest.raises(ValueError):
+        b.config = -1

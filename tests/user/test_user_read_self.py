@@ -265,3 +265,23 @@ def test_misuse():
     with pytest.raises(ValueError):
         ReadLoop(FakeTask(), page, max_retries=-1)
     assert uapi.MmapPage is MmapPage
+
+
+# ---------------------------------------------------------------------- properties
+
+import ctypes  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(raw=st.integers(0, M64), width=st.integers(1, 64))
+def test_extension_matches_c_shifts(raw, width):
+    shift = 64 - width
+    shifted = (raw << shift) & M64
+    # C: s64 evcnt <<= shift; evcnt >>= shift (arithmetic) / u64 (logical)
+    assert extend(raw, width, "documented") == ctypes.c_int64(shifted).value >> shift
+    assert extend(raw, width, "zero-extend") == ctypes.c_uint64(shifted).value >> shift == raw & ((1 << width) - 1)
+    # the two agree exactly when bit width-1 of the raw value is clear
+    same = extend(raw, width, "documented") == extend(raw, width, "zero-extend")
+    assert same == (not (raw >> (width - 1)) & 1)
