@@ -209,3 +209,21 @@ def test_handle_irq_throttle_disables_the_event(rig):
 def test_handle_irq_must_run_on_its_cpu(rig):
     with pytest.raises(ValueError, match="must run on CPU 1"):
         rig.pmu.handle_irq(1)
+
+
+def test_registers_of_the_executing_cpu_only(rig):
+    e = rig.active(rig.event(config=INS), cpu=1)
+    assert rig.reg("PMEVCNTR0_EL0", cpu=1) == 0x80000001 and rig.reg("PMCNTENSET_EL0", cpu=1) == 1
+    assert rig.reg("PMEVCNTR0_EL0", cpu=0) == 0 and rig.reg("PMCNTENSET_EL0", cpu=0) == 0
+    assert rig.pmu.hw_events[1].events[1] is e and rig.pmu.hw_events[0].used_mask == 0
+
+
+def test_chained_low_half_overflow_is_not_an_event_overflow(rig):
+    e = rig.active(rig.event(config=INS, config1=0x1))
+    rig.pmu.pmu_enable()
+    rig.kernel.bank.count(occ(rig.kernel, INST_RETIRED=0xFFFFFFFF))  # low half wraps, carries into hi
+    assert rig.reg("PMOVSSET_EL0") == 0b01
+    assert rig.pmu.handle_irq(0) is True  # handled, but no event sits at idx 1
+    assert rig.core.overflows == [] and e.count == 0
+    rig.pmu.read(e)
+    assert e.count == 0xFFFFFFFF

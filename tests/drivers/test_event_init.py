@@ -137,3 +137,20 @@ def test_flags_reset_then_set_by_map_event(rig):
 
 def test_config1_format_declared_once():
     assert evmap.FORMAT == {"event": "config:0-15", "long": "config1:0", "rdpmc": "config1:1"}
+
+
+def test_generic_event_missing_from_pmceid_is_enoent(rig):
+    rig.pmu.ops.pmceid &= ~(1 << ArmEvent.INST_RETIRED)
+    _fails(rig, errno.ENOENT, "not implemented", config=uc.PERF_COUNT_HW_INSTRUCTIONS)
+    rig.event(type=uc.PERF_TYPE_RAW, config=ArmEvent.INST_RETIRED)  # raw events are not filtered
+
+
+def test_probe_reads_pmceid_from_the_hardware(rig):
+    assert rig.pmu.ops.implements(ArmEvent.CPU_CYCLES) and rig.pmu.ops.implements(ArmEvent.STALL_BACKEND)
+
+
+def test_counters_must_match_pmcr_n():
+    from pmulab.drivers import ArmPmu
+    rig = Rig(counters=4)
+    with pytest.raises(ValueError, match="PMCR_EL0.N=4"):
+        ArmPmu(rig.kernel, [0, 1], "v3p4", 6)
