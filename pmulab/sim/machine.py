@@ -28,6 +28,7 @@ from pmulab.hw.sysregs import PmuVersion
 from . import wiring
 from .kernel import KernelServices
 from .sched import BLOCKED, EXITED, Scheduler
+from .steps import UserStep, make_step, run_steps  # noqa: F401 -- UserStep re-exported
 from .task import Mm, Task
 from .trace import PAGE_FIELDS, Trace
 from .workload import Workload, occurrences
@@ -45,19 +46,6 @@ STEP_ORDER = (
 )
 
 _FIRST_PID = 100
-
-
-class UserStep:
-    """A callable run in phase 5 of every ``every``-th tick, ``count`` times (None: forever)."""
-
-    def __init__(self, fn: Callable[[], Any], every: int, count: int | None, name: str):
-        self.fn, self.every, self.count, self.name = fn, every, count, name
-        self.calls = 0
-        self.results: list = []
-        self.active = True
-
-    def cancel(self) -> None:
-        self.active = False
 
 
 class Machine(KernelServices):
@@ -249,13 +237,7 @@ class Machine(KernelServices):
     def user_step(self, fn: Callable[[], Any], *, every: int = 1, count: int | None = None,
                   name: str | None = None) -> UserStep:
         """Register ``fn()`` to run in phase 5 of every ``every``-th tick (``count`` times; None: forever)."""
-        if not callable(fn):
-            raise TypeError("user_step needs a callable")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1, got {every!r}")
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
-            raise ValueError(f"count must be None or an int >= 1, got {count!r}")
-        step = UserStep(fn, every, count, name or getattr(fn, "__qualname__", "step"))
+        step = make_step(fn, every, count, name)
         self._user_steps.append(step)
         return step
 
@@ -287,13 +269,7 @@ class Machine(KernelServices):
             with self.on_cpu(cpu):
                 self.perf.tick(cpu)
                 self.sched.tick(cpu)
-        for step in list(self._user_steps):  # 5
-            if step.active and self.jiffies % step.every == 0:
-                step.results.append(step.fn())
-                step.calls += 1
-                if step.count is not None and step.calls >= step.count:
-                    step.active = False
-        self._user_steps = [s for s in self._user_steps if s.active]
+        self._user_steps = run_steps(self._user_steps, self.jiffies)  # 5
         self._trace_row()  # 6
 
     def _trace_row(self) -> None:

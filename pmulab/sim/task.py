@@ -181,7 +181,8 @@ class Task:
     def read(self, fd: int) -> bytes:
         """Kernel: perf_read; bytes in the event's read_format layout."""
         with self._m.enter(self, "read", fd=fd):
-            return self._m.perf.read(self, self._file(fd).event)
+            event = self._file(fd).event
+            return self._m.perf.read(self, event)
 
     # -- process life --------------------------------------------------------------------------
     def fork(self, cpu: int | None = None, name: str | None = None) -> Task:
