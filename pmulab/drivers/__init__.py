@@ -2,6 +2,8 @@
 
 Models: drivers/perf/arm_pmu.c and the PMUv3 driver of Linux v5.17, plus the pluggable
 EL0-access policies of ``user_access`` (design.md section 3).
+Omits: every other drivers/perf PMU (SPE, uncore, CCI/CCN, DSU), the 32-bit Arm PMUs.
+Pinned to: Linux v5.17.
 """
 
 from pmulab.drivers.arm_pmu import ArmPmu, PmuHwEvents

@@ -3,6 +3,8 @@
 Models: the policy half of the arm64 PMU driver, one ``Design`` subclass per design, looked up
 by name in ``DESIGNS``. Adding a design means adding a subclass and a registry entry here;
 the perf core and the driver are untouched.
+Omits: designs other than "v5.17" so far (v8, v8-efc, x86-mm, lazy-trap, pmuv3p9 plug in here).
+Pinned to: Linux v5.17 hook placement (arch/arm64/kernel/perf_event.c).
 """
 
 from __future__ import annotations

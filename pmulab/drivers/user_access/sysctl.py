@@ -6,6 +6,7 @@ with EINVAL (nothing stored), stores the value, then the handler acts
 (``Design.sysctl_write``; v5.17: IPI every CPU to clear PMUSERENR_EL0 when the value is 0).
 Registered once per machine however many PMUs it has (the v5.17-rc fix's ``tbl_registered``).
 The value itself lives in the machine (``kernel.sysctl(name)``), never in this module.
+Omits: the text parsing of proc_dointvec (values arrive as Python ints), sysctl permissions.
 Pinned to: Linux v5.17.
 """
 
