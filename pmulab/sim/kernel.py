@@ -14,6 +14,7 @@ Models:
   ``armv8pmu_proc_user_access_handler``: the write goes through the driver's handler).
 - ``capable`` (Kernel: ``perfmon_capable``): uid 0 in the model.
 Omits: preemption counts, IRQ masking, CPU hotplug (an smp_call never fails with -ENXIO).
+Pinned to: Linux v5.17.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ so switching from or to idle calls only the hook of the real task.
 Omits: priorities, CFS vruntime, load balancing, wake-up preemption of a busy CPU, the
 ``perf_event_context`` swap optimisation of ``perf_event_context_sched_out`` (done, if at
 all, by the perf core), CPU hotplug.
+Pinned to: Linux v5.17.
 """
 
 from __future__ import annotations

@@ -11,10 +11,12 @@ the task is not current there, the scheduler first switches it in with every con
 hook (see ``Machine.enter``).
 Omits: signals other than SIGILL, credentials beyond uid, CLOEXEC, dup(), address ranges (a
 mapping is named by its fd), threads killed by exec.
+Pinned to: Linux v5.17.
 """
 
 from __future__ import annotations
 
+import errno
 import numbers
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +27,7 @@ from .sched import BLOCKED, EXITED, RUNNABLE
 
 __all__ = ["Task", "Mm", "OpenFile", "Mapping"]
 
-_EBADF = 9
+_EBADF = errno.EBADF
 _FIRST_FD = 3
 
 

@@ -9,6 +9,7 @@ The few places where the machine reaches into the driver (the sysctl handler, th
 of a user-access design) are here too, so the Machine itself stays driver-agnostic.
 Omits: PMU probing from the device tree or ACPI, IRQ routing (a CPU's overflow IRQ goes to the
 PMU serving that CPU).
+Pinned to: Linux v5.17.
 """
 
 from __future__ import annotations
