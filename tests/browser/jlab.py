@@ -138,5 +138,7 @@ class NotebookPage:
         return [t for t in texts if "Traceback" in t or "Error" in t]
 
     def screenshot(self, path: Path) -> Path:
+        # JupyterLab skips painting off-screen cells (content-visibility); let a scrolled-to cell paint
+        self.page.wait_for_timeout(500)
         self.page.screenshot(path=str(path), full_page=False)
         return path
