@@ -6,7 +6,9 @@ task (or idle) and a FIFO run queue. Every change of the current task is a conte
 ``perf_event_task_sched_out(prev)`` (from ``prepare_task_switch``) then, once the new task is
 current, ``perf_event_task_sched_in(next)`` (from ``finish_task_switch``): here the perf
 core's ``sched_out(prev, cpu)`` / ``sched_in(next, cpu)``. The idle task has no perf context,
-so switching from or to idle calls only the hook of the real task.
+so switching from or to idle calls only the hook of the real task. The trace shows
+``perf_sched_out``/``perf_sched_in`` for tasks that have a perf context (the only ones the
+hooks act on).
 
 - Tick (Kernel: ``scheduler_tick`` then ``schedule`` on return from the timer interrupt):
   the current task's timeslice shrinks by one tick; when it is used up and another task is
@@ -78,10 +80,14 @@ class Scheduler:
             self._host.record("switch", cpu=cpu, task=nxt, prev=prev, why=why)
             self.switches += 1
             if prev is not None and self.perf is not None:
+                if getattr(prev, "perf_ctx", None) is not None:
+                    self._host.record("perf_sched_out", cpu=cpu, task=prev)
                 self.perf.sched_out(prev, cpu)
             self.curr[cpu] = nxt
             self.slice_left[cpu] = self.timeslice
             if nxt is not None and self.perf is not None:
+                if getattr(nxt, "perf_ctx", None) is not None:
+                    self._host.record("perf_sched_in", cpu=cpu, task=nxt)
                 self.perf.sched_in(nxt, cpu)
 
     def _pick_next(self, cpu: int) -> Any:
