@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 
 import pytest
 from jlab import CHROMIUM, CHROMIUM_ARGS, LabServer, NotebookPage
@@ -23,8 +22,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def chromium_browser(missing_tool):
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        missing_tool("Debian's chromium is not installed (apt-get install -y chromium)")
+    if not os.access(CHROMIUM, os.X_OK):
+        missing_tool(f"no chromium at {CHROMIUM} (apt-get install -y chromium, or set PMULAB_CHROMIUM)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

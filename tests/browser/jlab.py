@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("PMULAB_CHROMIUM", "/usr/bin/chromium")  # Debian's; override for other systems
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NOTIFICATION_SETTINGS = {"checkForUpdates": False, "fetchNews": "false"}
