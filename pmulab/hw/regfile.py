@@ -156,7 +156,9 @@ class RegisterFile(abc.ABC):
             raise ValueError(f"el must be 0 or 1, not {el!r}")
         layout, state, slot = self._resolve(cpu, name, write=True)
         try:
-            value = operator.index(value)
+            if isinstance(value, bool):
+                raise TypeError
+            value = operator.index(value)  # also NumPy integers
         except TypeError:
             raise TypeError(f"{name}: value must be an int, not {type(value).__name__}") from None
         layout.check(value)
