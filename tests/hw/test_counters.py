@@ -372,7 +372,7 @@ def _differential(cfg, ops):
             assert _apply(fast, ("read", cpu, name)) == _apply(ref, ("read", cpu, name)), name
 
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
