@@ -2,3 +2,9 @@
 
 Knows nothing of Linux.
 """
+
+from pmulab.hw.counters import CounterBank
+from pmulab.hw.counters_ref import CounterBankRef
+from pmulab.hw.cpu import Cpu
+
+__all__ = ["CounterBank", "CounterBankRef", "Cpu"]
