@@ -49,7 +49,7 @@ class PerfCore(OpenMixin, IoctlMixin, ReadMixin, MmapMixin, LifecycleMixin, Sche
         self.pmus = list(pmus)
         self._cpuctx = [PerfCpuContext(cpu, PerfEventContext(pmu=self.pmus[0], cpu=cpu))
                         for cpu in range(kernel.ncpus)]
-        self._disable = [[0] * kernel.ncpus for _ in self.pmus]
+        self._disable_count = [[0] * kernel.ncpus for _ in self.pmus]
         self._next_id = 0
         self._events: list[PerfEvent] = []  # open (not yet released) parent events
         self._exited: list = []  # tasks past perf_event_exit_task

@@ -40,7 +40,7 @@ __all__ = ["SchedMixin"]
 
 
 class SchedMixin:
-    """Scheduling half of ``PerfCore`` (expects ``kernel``, ``pmus``, ``_cpuctx``, ``_disable``)."""
+    """Scheduling half of ``PerfCore`` (expects ``kernel``, ``pmus``, ``_cpuctx``, ``_disable_count``)."""
 
     # ------------------------------------------------------------------ PMU disable nesting
     def _pmu_slot(self, pmu) -> int:
@@ -51,7 +51,7 @@ class SchedMixin:
 
     def perf_pmu_disable(self, pmu) -> None:
         """Kernel: perf_pmu_disable -- the outermost call on this CPU runs ``pmu.pmu_disable()``."""
-        counts = self._disable[self._pmu_slot(pmu)]
+        counts = self._disable_count[self._pmu_slot(pmu)]
         cpu = self.kernel.this_cpu()
         counts[cpu] += 1
         if counts[cpu] == 1:
@@ -59,7 +59,7 @@ class SchedMixin:
 
     def perf_pmu_enable(self, pmu) -> None:
         """Kernel: perf_pmu_enable -- the matching outermost call runs ``pmu.pmu_enable()``."""
-        counts = self._disable[self._pmu_slot(pmu)]
+        counts = self._disable_count[self._pmu_slot(pmu)]
         cpu = self.kernel.this_cpu()
         if counts[cpu] <= 0:
             raise RuntimeError(f"perf_pmu_enable({pmu!r}) on CPU {cpu} without a matching disable")
@@ -69,7 +69,7 @@ class SchedMixin:
 
     def pmu_disable_count(self, pmu, cpu: int) -> int:
         """``*per_cpu_ptr(pmu->pmu_disable_count, cpu)``."""
-        return self._disable[self._pmu_slot(pmu)][cpu]
+        return self._disable_count[self._pmu_slot(pmu)][cpu]
 
     def perf_sched_cb_inc(self, pmu) -> None:
         """Kernel: perf_sched_cb_inc -- this CPU's context wants ``sched_task`` on every switch."""
