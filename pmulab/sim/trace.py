@@ -190,7 +190,7 @@ class Trace:
                 cpus = []
                 for c in range(self.ncpus):
                     ctr = rec["counters"][c]
-                    shown = " ".join(f"{v:#x}" for v in ctr[:counters])
+                    shown = " ".join(f"ev{n}={v:#x}" for n, v in enumerate(ctr[:counters]))
                     cpus.append(f"C{c}[{rec['current'][c] or '-'}] ccnt={ctr[31]:#x}"
                                 f"{' ' + shown if shown else ''} userenr={rec['pmuserenr'][c]:#x}")
                 pages = "; ".join(f"page{e}: lock={f['lock']} index={f['index']} offset={f['offset'] or 0:#x}"
