@@ -187,3 +187,27 @@ def test_heterogeneous_open_by_type_counts_only_on_its_cluster():
     assert page.index == 0
     with pytest.raises(PerfError):
         t.perf_event_open(user_attr(type=a72.type + 1, config=0x08))
+
+
+def test_overflow_irq_is_taken_in_phase_3_and_the_count_stays_exact():
+    m = Machine(cpus=1)
+    t = m.spawn("T", workload=WL)
+    fd = t.perf_event_open(PerfEventAttr(type=uapi.PERF_TYPE_HARDWARE, config=uapi.PERF_COUNT_HW_INSTRUCTIONS,
+                                         exclude_kernel=1, sample_period=1000))
+    m.run(5)
+    irqs = m.trace.actions("irq")
+    assert len(irqs) >= 3 and all(i["cpu"] == 0 for i in irqs)
+    assert uapi.parse_read(t.read(fd), 0).value == 5 * 800
+
+
+def test_multiplexing_rotates_at_the_tick():
+    m = Machine(cpus=1, counters=6)
+    t = m.spawn("T", workload=WL)
+    fds = [t.perf_event_open(PerfEventAttr(type=uapi.PERF_TYPE_RAW, config=0x08, exclude_kernel=1,
+                                           read_format=FMT)) for _ in range(8)]
+    m.run(12)
+    for fd in fds:
+        r = uapi.parse_read(t.read(fd), FMT)
+        assert r.time_enabled == 12 * 4_000_000
+        assert 0 < r.time_running < r.time_enabled  # everyone got some time, nobody all of it
+        assert r.value * 4_000_000 == 800 * r.time_running  # counted exactly while running
