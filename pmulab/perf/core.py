@@ -24,11 +24,13 @@ from pmulab.perf.mmap import MmapMixin
 from pmulab.perf.open import OpenMixin
 from pmulab.perf.read import ReadMixin
 from pmulab.perf.sched import SchedMixin
+from pmulab.perf.switch import SwitchMixin
 
 __all__ = ["PerfCore"]
 
 
-class PerfCore(OpenMixin, IoctlMixin, ReadMixin, MmapMixin, LifecycleMixin, SchedMixin, FuncallMixin):
+class PerfCore(OpenMixin, IoctlMixin, ReadMixin, MmapMixin, LifecycleMixin, SwitchMixin, SchedMixin,
+                FuncallMixin):
     """The perf core of one machine.
 
     Parameters
