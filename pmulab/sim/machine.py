@@ -48,6 +48,13 @@ STEP_ORDER = (
 _FIRST_PID = 100
 
 
+class _StepOrder:
+    """``Machine.step_order``: a fresh list of the phase descriptions (class or instance access)."""
+
+    def __get__(self, obj, cls=None) -> list[str]:
+        return list(STEP_ORDER)
+
+
 class Machine(KernelServices):
     """A simulated arm64 machine running the Linux perf model (see the module docstring).
 
@@ -63,7 +70,7 @@ class Machine(KernelServices):
     timeslice : round-robin timeslice in ticks (keyword only).
     """
 
-    step_order = list(STEP_ORDER)
+    step_order = _StepOrder()
 
     def __init__(self, cpus: int = 2, counters: int = 6, pmu: str = "v3p4", design: Any = "v5.17",
                  perf_user_access: int = 0, perf_event_paranoid: int = 2, seed: int = 0,

@@ -156,3 +156,21 @@ def test_spawn_bad_input():
     with pytest.raises(ValueError):
         m.spawn("A", cpu=2)
     assert m.tasks == []
+
+
+def test_step_order_is_a_fresh_list():
+    m = Machine()
+    order = Machine.step_order
+    assert isinstance(order, list) and all(isinstance(s, str) for s in order) and order == m.step_order
+    order.append("x")
+    assert len(Machine.step_order) == 6
+
+
+def test_thread_exit_keeps_shared_mm_and_files():
+    m = Machine(cpus=2)
+    p = m.spawn("P", cpu=0)
+    t = p.thread(cpu=1)
+    t.exit()
+    assert p.mm.users == 1 and t.state == "exited"
+    p.exec()
+    assert p.mm.users == 1
