@@ -13,7 +13,8 @@ Races: between reading ``task_cpu`` and sending the IPI, and between a failed IP
 ``ctx->lock``, the real kernel can be preempted by a migration or a context switch. The model
 runs these steps back to back, and offers ``PerfCore.race_hook(point, task, cpu)`` (default
 None) that the machine or the explorer may set to move tasks at exactly those two points
-(``point`` is "task_function_call" or "event_function_call").
+(``point`` is "task_function_call", or "event_function_call" / "perf_install_in_context" for
+the window after a failed IPI).
 Omits: -ENXIO for offline CPUs, cond_resched between retries.
 Pinned to: Linux v5.17 kernel/events/core.c (before the 2024 event_function_call rework).
 """

@@ -293,7 +293,7 @@ class OpenMixin:
         while True:
             if not self.task_function_call(task, lambda: self._install_here(event)):
                 return
-            self._race("event_function_call", task, self.kernel.task_cpu(task))
+            self._race("perf_install_in_context", task, self.kernel.task_cpu(task))
             task = ctx.task
             if task is TOMBSTONE:
                 return
