@@ -1,9 +1,9 @@
 """The perf_event user-space ABI, declared once: constants, perf_event_attr, the user page,
-ioctl numbers and read() layouts.
+ioctl numbers, read() layouts and ring-buffer records.
 
 Models: include/uapi/linux/perf_event.h and the asm-generic ioctl encoding, byte for byte, so
 the model's kernel, its user space and a real perf fd on the host share one declaration.
-Omits: see each module (constants, ioctl, attr, mmap_page, read_format).
+Omits: see each module (constants, ioctl, attr, mmap_page, read_format, records).
 Pinned to: Linux v6.18 uapi header (a superset of v5.17's), little-endian LP64.
 
 Usage::
@@ -19,6 +19,18 @@ from pmulab.uapi.constants import *  # noqa: F403 -- the ABI constants are the p
 from pmulab.uapi.ioctl import *  # noqa: F403
 from pmulab.uapi.mmap_page import CAPABILITY_BITS, MMAP_PAGE_HEADER_SIZE, MmapPage
 from pmulab.uapi.read_format import ReadResult, ReadValue, pack_read, parse_read, read_size
+from pmulab.uapi.records import (
+    HEADER_SIZE,
+    RECORD_BODIES,
+    SAMPLE_FIELDS,
+    SAMPLE_ID_FIELDS,
+    PerfEventHeader,
+    Record,
+    cpumode,
+    pack_record,
+    pack_sample,
+    sample_dtype,
+)
 
 __all__ = [
     *_constants.__all__,
@@ -26,4 +38,6 @@ __all__ = [
     "FLAG_BITS", "PerfEventAttr", "PerfEventAttrStruct", "perf_copy_attr",
     "CAPABILITY_BITS", "MMAP_PAGE_HEADER_SIZE", "MmapPage",
     "ReadResult", "ReadValue", "pack_read", "parse_read", "read_size",
+    "HEADER_SIZE", "RECORD_BODIES", "SAMPLE_FIELDS", "SAMPLE_ID_FIELDS", "PerfEventHeader", "Record", "cpumode",
+    "pack_record", "pack_sample", "sample_dtype",
 ]
