@@ -1,0 +1,117 @@
+"""Benchmark of trace mode: ``CounterBank.run`` over (steps x CPUs), its growth in steps and its memory.
+
+Models: recording the counter values of every tick of a long run at once (design.md §2,
+``run(occ_steps)``), compared with ``np.cumsum`` along the steps of an array of the same shape
+as ``run``'s input (steps, cpus, 2, NUM_EVENTS): a running sum over the occurrences is the least
+a trace of counter values must compute. A cumsum over the output shape (steps, cpus, 32) is
+reported too, as the tighter floor.
+Omits: one single ``run`` call at sizes above ``Sizes.trace_chunk`` steps: the input alone is
+8 KiB per tick at 8 CPUs (8 GiB at 1e6 steps), so larger runs are fed in chunks of
+``trace_chunk`` steps, the bank carrying its state from one call to the next (the values are
+the same as one call would give; the cumsum comparison is chunked the same way).
+Pinned to: issue 8: within 3x of cumsum, linear in steps (fitted exponent), peak memory at
+1e6 x 8 (tracemalloc, which sees NumPy's allocations) and bytes per tick.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+
+from pmulab.hw import events, sysregs
+from pmulab.hw.counters import CounterBank
+
+from .program import occurrences, program
+from .sizes import Sizes
+from .timing import Figure, Section, fit_exponent, medians
+
+__all__ = ["bench_trace", "chunked"]
+
+_CUMSUM_MAX, _LINEAR = 3.0, (0.9, 1.1)
+
+
+def chunked(fn, occ_chunk, steps: int):
+    """A callable applying ``fn`` to ``occ_chunk`` enough times to cover ``steps`` steps; returns the results."""
+    calls = max(1, -(-steps // occ_chunk.shape[0]))
+
+    def call():
+        return [fn(occ_chunk) for _ in range(calls)]
+
+    return call
+
+
+def _cumsum_with_carry(shape_like):
+    """np.cumsum along steps, chunk after chunk, each chunk starting from the previous total."""
+    carry = [np.zeros(shape_like.shape[1:], np.uint64)]
+
+    def fn(a):
+        out = np.cumsum(a, axis=0)
+        out += carry[0]
+        carry[0] = out[-1]
+        return out
+
+    return fn
+
+
+def bench_trace(sizes: Sizes) -> Section:
+    """Trace-mode time per size, ratios to cumsum, the fitted exponent and the memory figures."""
+    cpus, figs = sizes.trace_cpus, []
+    bank = CounterBank(cpus, sizes.counters)
+    program(bank)
+    times = []
+    chunk_occ = None
+    for steps in sizes.trace_steps:
+        if steps <= sizes.trace_chunk:
+            occ = occurrences(cpus, steps)
+        else:
+            chunk_occ = occ = chunk_occ if chunk_occ is not None else occurrences(cpus, sizes.trace_chunk)
+        out_like = np.ones((occ.shape[0], cpus, sysregs.NUM_SLOTS), np.uint64)
+        fns = [chunked(bank.run, occ, steps), chunked(_cumsum_with_carry(occ), occ, steps),
+               chunked(_cumsum_with_carry(out_like), out_like, steps)]
+        repeat = sizes.trace_repeat if steps <= sizes.trace_chunk else sizes.trace_repeat_large
+        t_run, t_in, t_out = medians(fns, repeat, [1, 1, 1])
+        del out_like, fns
+        if occ is not chunk_occ:
+            del occ
+        times.append(t_run)
+        ratio = t_run / t_in
+        at = f"@{steps:.0e}".replace("e+0", "e")
+        figs += [
+            Figure(f"run_s{at}", t_run, "s", f"CounterBank.run, {steps} steps x {cpus} CPUs"),
+            Figure(f"run_ns_per_tick{at}", t_run / steps * 1e9, "ns/tick", "run time per step (all CPUs)"),
+            Figure(f"cumsum_in_s{at}", t_in, "s", f"np.cumsum over ({steps}, {cpus}, 2, {events.NUM_EVENTS})"),
+            Figure(f"over_cumsum{at}", ratio, "x", "run time / cumsum over run's input shape",
+                   f"<= {_CUMSUM_MAX:g}x", ratio <= _CUMSUM_MAX),
+            Figure(f"over_cumsum_out{at}", t_run / t_out, "x",
+                   f"run time / cumsum over the output shape ({steps}, {cpus}, 32) (informative)"),
+        ]
+    k = fit_exponent(sizes.trace_steps, times)
+    figs.append(Figure("steps_exponent", k, "exponent", "k in run time ~ steps**k (log-log least squares)",
+                       f"{_LINEAR[0]}..{_LINEAR[1]}", _LINEAR[0] <= k <= _LINEAR[1]))
+    figs += _memory(bank, sizes, chunk_occ)
+    notes = [f"sizes above {sizes.trace_chunk} steps run as chunks of {sizes.trace_chunk} steps"]
+    return Section("trace", "Trace mode: CounterBank.run over steps x CPUs", figures=tuple(figs), notes=tuple(notes))
+
+
+def _memory(bank, sizes: Sizes, chunk_occ) -> list[Figure]:
+    """Peak traced memory of trace mode at the largest size, keeping the whole trace as the caller would."""
+    steps, cpus = sizes.trace_steps[-1], sizes.trace_cpus
+    occ = chunk_occ if chunk_occ is not None else occurrences(cpus, steps)
+    tracemalloc.start()
+    try:
+        kept = chunked(bank.run, occ, steps)()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    trace_bytes = sum(k.nbytes for k in kept)
+    del kept
+    per_tick_in = cpus * 2 * events.NUM_EVENTS * 8
+    return [
+        Figure("peak_MiB@max", peak / 2**20, "MiB",
+               f"peak memory allocated during trace mode at {steps} steps x {cpus} CPUs, trace kept"
+               f" (tracemalloc; the reused {occ.shape[0]}-step input of {occ.nbytes / 2**20:.0f} MiB excluded)"),
+        Figure("trace_bytes_per_tick", trace_bytes / steps, "B/tick", "size of the returned trace per tick"),
+        Figure("input_bytes_per_tick", per_tick_in, "B/tick", "size of the occurrence input per tick"),
+        Figure("peak_bytes_per_tick", peak / steps, "B/tick", "peak memory / steps (trace + temporaries)"),
+    ]
