@@ -3,7 +3,10 @@
 Models: the policy half of the arm64 PMU driver, one ``Design`` subclass per design, looked up
 by name in ``DESIGNS``. Adding a design means adding a subclass and a registry entry here;
 the perf core and the driver are untouched.
-Omits: designs other than "v5.17" so far (v8, v8-efc, x86-mm, lazy-trap, pmuv3p9 plug in here).
+Registered: "v8" (as posted, 17 May 2021), "v8-efc" (Mark Rutland's event_function_call fix),
+"x86-mm" (per-mm, the x86 / arm64 v5-v6 way), "lazy-trap" (v7, Will Deacon's undef-hook idea),
+"v5.17" (what Linux merged) and "pmuv3p9" (PMUACR_EL1 + UEN per-counter access).
+Omits: the perf-tool and libperf halves of the series.
 Pinned to: Linux v5.17 hook placement (arch/arm64/kernel/perf_event.c).
 """
 
@@ -13,13 +16,20 @@ from types import MappingProxyType
 
 from pmulab.bits import close_names
 from pmulab.drivers.user_access.base import Design
+from pmulab.drivers.user_access.lazy_trap import LazyTrap
+from pmulab.drivers.user_access.pmuv3p9 import PmuV3p9
 from pmulab.drivers.user_access.sysctl import PerfUserAccessSysctl
 from pmulab.drivers.user_access.v5_17 import V517
+from pmulab.drivers.user_access.v8 import V8
+from pmulab.drivers.user_access.v8_efc import V8Efc
+from pmulab.drivers.user_access.x86_mm import X86Mm
 
-__all__ = ["Design", "V517", "DESIGNS", "design", "resolve", "PerfUserAccessSysctl"]
+__all__ = ["Design", "V517", "V8", "V8Efc", "X86Mm", "LazyTrap", "PmuV3p9", "DESIGNS", "design", "resolve",
+           "PerfUserAccessSysctl"]
 
-#: name -> Design subclass (read-only; a new design registers by adding an entry here).
-DESIGNS = MappingProxyType({V517.name: V517})
+#: name -> Design subclass (read-only; a new design registers by adding an entry here), in the
+#: order of the series' history.
+DESIGNS = MappingProxyType({cls.name: cls for cls in (V8, V8Efc, X86Mm, LazyTrap, V517, PmuV3p9)})
 
 
 def design(name: str) -> type[Design]:
@@ -29,7 +39,7 @@ def design(name: str) -> type[Design]:
     try:
         return DESIGNS[name]
     except KeyError:
-        raise ValueError(f"unknown design {name!r}{close_names(name, DESIGNS)}; known: {sorted(DESIGNS)}") from None
+        raise ValueError(f"unknown design {name!r}{close_names(name, DESIGNS)}; valid names: {list(DESIGNS)}") from None
 
 
 def resolve(spec) -> Design:

@@ -16,8 +16,21 @@ from __future__ import annotations
 
 from pmulab.drivers import arm_pmuv3_events as evmap
 from pmulab.drivers.arm_pmuv3 import EVT_64BIT
+from pmulab.perf.api import FLAG_USER_READ_CNT
 
 __all__ = ["Design"]
+
+
+def _bits(mask: int) -> list[int]:
+    """The set bit positions of ``mask`` (perf idxs of a used_mask), ascending."""
+    return [i for i in range(mask.bit_length()) if mask >> i & 1]
+
+
+def _who(event) -> dict:
+    """Trace fields naming an event's owner and target (an inherited copy: its parent's owner)."""
+    owner = event.owner if event.owner is not None or event.parent is None else event.parent.owner
+    return {"owner": owner, "target": event.target, "cpu_bound": event.target is None,
+            "user_read": bool(event.hw.flags & FLAG_USER_READ_CNT)}
 
 
 class Design:
@@ -34,6 +47,10 @@ class Design:
     #: callbacks defines a method of that name; the core calls it only while
     #: ``cpu_pmu.sched_cb_usage`` (or its per-CPU count) is non-zero.
     sched_task = None
+    #: Counter-ownership tracepoints (``counter_claim``/``counter_release``/``counter_clear`` rows
+    #: in the machine's trace), off by default like an ftrace event; the scenarios switch them on
+    #: (``machine.design.tracing = True``) for the leak analysis.
+    tracing = False
 
     def __repr__(self) -> str:
         return f"<design {self.name}>"
@@ -49,12 +66,66 @@ class Design:
             event.hw.flags |= EVT_64BIT
 
     def get_event_idx(self, cpu_pmu, hw_events, event) -> int:
-        """``arm_pmu->get_event_idx``: a perf idx or -EAGAIN. Default: the v5.17 allocator."""
+        """``arm_pmu->get_event_idx``: a perf idx or -EAGAIN (template: ``allocate``, then trace).
+
+        Override ``allocate`` (not this method) so that the lab's trace keeps recording which
+        event holds which counter (``counter_claim`` rows, read by the leak analysis).
+        """
+        before = hw_events.used_mask
+        idx = self.allocate(cpu_pmu, hw_events, event)
+        if idx >= 0 and self._is_live(cpu_pmu, hw_events):
+            self._record(cpu_pmu, "counter_claim", event=event, idx=idx,
+                         idxs=_bits(hw_events.used_mask & ~before), **_who(event))
+        return idx
+
+    def allocate(self, cpu_pmu, hw_events, event) -> int:
+        """Kernel: armv8pmu_get_event_idx. Default: the v5.17 allocator."""
         return cpu_pmu.ops.get_event_idx(hw_events, event)
 
     def clear_event_idx(self, cpu_pmu, hw_events, event) -> None:
-        """``arm_pmu->clear_event_idx``. Default: release the counter(s)."""
+        """``arm_pmu->clear_event_idx`` (template: ``release``, then trace ``counter_release``)."""
+        before = hw_events.used_mask
+        self.release(cpu_pmu, hw_events, event)
+        if self._is_live(cpu_pmu, hw_events):
+            self._record(cpu_pmu, "counter_release", event=event, idx=event.hw.idx,
+                         idxs=_bits(before & ~hw_events.used_mask))
+
+    def release(self, cpu_pmu, hw_events, event) -> None:
+        """Kernel: armv8pmu_clear_event_idx. Default: release the counter(s)."""
         cpu_pmu.ops.clear_event_idx(hw_events, event)
+
+    # --- helpers for designs ---------------------------------------------------------------------
+    @staticmethod
+    def _is_live(cpu_pmu, hw_events) -> bool:
+        """True for a CPU's real ``pmu_hw_events`` (False for validate_group's fake one)."""
+        return any(hw_events is h for h in cpu_pmu.hw_events.values())
+
+    def _record(self, cpu_pmu, kind: str, **fields) -> None:
+        record = getattr(cpu_pmu.kernel, "record", None)
+        if self.tracing and record is not None:
+            record(kind, cpu=cpu_pmu.kernel.this_cpu(), **fields)
+
+    def clear_counters(self, cpu_pmu, idxs, why: str) -> None:
+        """Zero the counters ``idxs`` on this CPU (idx 0 = PMCCNTR_EL0) and trace it.
+
+        The ``counter_clear`` row names the idxs that were in ``used_mask`` at that moment
+        (``live``): a non-empty ``live`` is a destroyed count (spec §7 S7).
+        """
+        idxs = sorted(idxs)
+        if not idxs:
+            return
+        used = cpu_pmu.this_hw_events().used_mask
+        for idx in idxs:
+            cpu_pmu.ops.clear_counter(idx)
+        self._record(cpu_pmu, "counter_clear", idxs=idxs, live=[i for i in idxs if used >> i & 1], why=why)
+
+    def expected_access(self, cpu_pmu, cpu: int) -> bool | None:
+        """What this design's own bookkeeping says PMUSERENR_EL0 access should be on ``cpu`` now.
+
+        Used by the lab's invariant checks, never by the kernel paths. None: the design makes
+        no such promise. Called with ``this_cpu() == cpu``.
+        """
+        return None
 
     def event_mapped(self, cpu_pmu, event, mm) -> None:
         """``pmu->event_mapped``: runs in the mmap() caller's context, on its CPU. Default: nothing."""

@@ -61,11 +61,20 @@ class V517(Design):
     def enable_user_access(self, cpu_pmu) -> None:
         """Kernel: armv8pmu_enable_user_access -- clear unused counters to avoid leaking them, then ER|CR."""
         hw_events = cpu_pmu.this_hw_events()
-        for idx in range(cpu_pmu.num_events):
-            if not hw_events.is_used(idx):
-                cpu_pmu.ops.clear_counter(idx)
+        self.clear_counters(cpu_pmu, [i for i in range(cpu_pmu.num_events) if not hw_events.is_used(i)], "unused")
         cpu_pmu.ops.set_el0_access()
         cpu_pmu.ops.set_el0_access("ER", "CR")
+
+    def policy(self, cpu_pmu) -> bool:
+        """armv8pmu_start's decision on this CPU: sysctl on and the current task ctx has nr_user."""
+        task_ctx = cpu_pmu.task_ctx(cpu_pmu.kernel.this_cpu())
+        return bool(cpu_pmu.kernel.sysctl(PERF_USER_ACCESS) and task_ctx is not None and task_ctx.nr_user)
+
+    def expected_access(self, cpu_pmu, cpu: int) -> bool | None:
+        """The start() policy, promised only while a counter is in use (else start() never ran: S13)."""
+        if not cpu_pmu.hw_events[cpu].used_mask:
+            return None
+        return self.policy(cpu_pmu)
 
     def user_event_idx(self, cpu_pmu, event) -> int:
         return cpu_pmu.ops.user_event_idx(event)
