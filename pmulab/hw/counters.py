@@ -17,6 +17,9 @@ Pinned to: Arm ARM DDI 0487 (PMUv3p5 counter widths, PMUv3p9 PMUACR_EL1).
 Precondition: per CPU and event, EL0 + EL1 occurrences in one step are < 2**32 (checked:
 ValueError), so a counter overflows at most once per step.
 Register access (``read``/``write``) is inherited from ``pmulab.hw.regfile.RegisterFile``.
+Declare -> build -> run (style anchors §6): the register program is compiled into gather
+indices and masks when a register is written (every ``_store`` drops it), so a step is a few
+array operations; ``count`` is the one-step path of ``run`` without the cumulative sums.
 """
 
 from __future__ import annotations
@@ -35,13 +38,14 @@ _SLOTS = np.arange(sysregs.NUM_SLOTS, dtype=np.uint64)
 _CYC = sysregs.CYCLE_SLOT
 _ODD = np.arange(1, _CYC - 1, 2)  # CHAIN-capable counters 1, 3, ..., 29; partner of each is _ODD - 1
 _M32 = mask(32)
+_M64 = np.uint64(mask(64))
 _EVT, _U, _P = (sysregs.PMEVTYPER[f].mask for f in ("evtCount", "U", "P"))
 _E, _D, _LC, _LP = (sysregs.PMCR[f].mask for f in ("E", "D", "LC", "LP"))
 _CYCLES, _SW_INCR, _CHAIN = events.ArmEvent.CPU_CYCLES, events.ArmEvent.SW_INCR, events.ArmEvent.CHAIN
 
 
 class _Program(NamedTuple):
-    """What the registers currently ask of each counter; derived afresh for every step, never cached."""
+    """What the registers currently ask of each counter; rebuilt after any register write."""
 
     idx: np.ndarray  # (C, 32) event gathered from the occurrences (CPU_CYCLES for slot 31)
     counting: np.ndarray  # (C, 2, 32) enabled, filter allows the EL, ordinary event
@@ -50,6 +54,10 @@ class _Program(NamedTuple):
     swinc: np.ndarray  # (C, 32) enabled and programmed with SW_INCR
     divide: np.ndarray  # (C,) PMCR_EL0.D=1 and LC=0
     at32: np.ndarray  # (C, 32) overflow at the bit-31 boundary (else bit 63)
+    gather: np.ndarray  # (C, 2, 32) index of each counter's event in the flattened (C, 2, NUM_EVENTS) input
+    weight: np.ndarray  # (C, 2, 32) uint64 ``counting`` as 0/1
+    low: np.ndarray  # (C, 32) uint64 the bits whose wrap is an overflow: 2**32-1 or 2**64-1
+    carry: np.ndarray  # (2, C, 15) CHAIN carries into the odd counter at EL0 / EL1 (chained and allowed)
 
 
 def _crossed(old, d, at32):
@@ -78,6 +86,7 @@ class CounterBank(RegisterFile):
         self._prescale = np.zeros(cpus, np.uint64)
         self._store_mask = np.full(sysregs.NUM_SLOTS, mask(64 if self.long_counters else 32), np.uint64)
         self._store_mask[_CYC] = mask(64)
+        self._compiled: _Program | None = None
 
     # --- storage ---------------------------------------------------------------------------------
     def _load(self, cpu, state, slot):
@@ -88,6 +97,7 @@ class CounterBank(RegisterFile):
         return int(self._words[state][cpu])
 
     def _store(self, cpu, state, slot, value):
+        self._compiled = None  # the program follows the registers
         if state in BITMAPS:
             self._bits[state][cpu] = (np.uint64(value) >> _SLOTS) & np.uint64(1)
         elif state in ("PMEVCNTR", "PMEVTYPER"):
@@ -108,6 +118,11 @@ class CounterBank(RegisterFile):
 
     # --- kernels ---------------------------------------------------------------------------------
     def _program(self) -> _Program:
+        if self._compiled is None:
+            self._compiled = self._compile()
+        return self._compiled
+
+    def _compile(self) -> _Program:
         pmcr, ty = self._words["PMCR"], self._evtype
         en = ((pmcr & _E) != 0)[:, None] & self._bits["PMCNTEN"]
         evt = ty & _EVT
@@ -117,14 +132,21 @@ class CounterBank(RegisterFile):
         at32 = np.empty_like(en)
         at32[:, :_CYC] = ((pmcr & _LP) == 0)[:, None]
         at32[:, _CYC] = (pmcr & _LC) == 0
-        return _Program(idx=np.where(plain, evt, 0).astype(np.intp), counting=(en & plain)[:, None] & allow,
-                        allow=allow, chained=en[:, _ODD] & (evt[:, _ODD] == _CHAIN), swinc=en & (evt == _SW_INCR),
-                        divide=((pmcr & _D) != 0) & ((pmcr & _LC) == 0), at32=at32)
+        idx, counting = np.where(plain, evt, 0).astype(np.intp), (en & plain)[:, None] & allow
+        chained = en[:, _ODD] & (evt[:, _ODD] == _CHAIN)
+        rows = (np.arange(self.cpus)[:, None, None] * 2 + np.arange(2)[None, :, None]) * events.NUM_EVENTS
+        return _Program(idx=idx, counting=counting, allow=allow, chained=chained, swinc=en & (evt == _SW_INCR),
+                        divide=((pmcr & _D) != 0) & ((pmcr & _LC) == 0), at32=at32,
+                        gather=rows + idx[:, None, :], weight=counting.astype(np.uint64),
+                        low=np.where(at32, np.uint64(_M32), _M64),
+                        carry=(chained[:, None] & allow[:, :, _ODD]).transpose(1, 0, 2))
 
     def _gather(self, occ, prog):
         """Per-step increments (S, C, 2, 32): each counter's event occurrences where it counts."""
-        idx = np.broadcast_to(prog.idx[None, :, None, :], occ.shape[:3] + (sysregs.NUM_SLOTS,))
-        return np.where(prog.counting, np.take_along_axis(occ, idx, axis=3), 0)
+        steps = occ.shape[0]
+        d = occ.reshape(steps, -1).take(prog.gather.reshape(-1), axis=1).reshape(steps, *prog.gather.shape)
+        d *= prog.weight
+        return d
 
     def _advance(self, d, prog) -> np.ndarray:
         """Apply increments ``d`` (S, C, 2, 32) in order: divider, overflow, CHAIN; return values per step."""
@@ -153,8 +175,26 @@ class CounterBank(RegisterFile):
     def count(self, occ: np.ndarray) -> None:
         """One step: ``occ`` (cpus, 2, NUM_EVENTS) uint64 occurrences at EL0 and EL1 (Arm ARM D24 counting)."""
         occ = check_occurrences(occ, (self.cpus,), "count")
-        prog = self._program()
-        self._advance(self._gather(occ[None], prog), prog)
+        p = self._program()
+        d = occ.reshape(-1).take(p.gather)
+        d *= p.weight
+        t = d[:, 0] + d[:, 1]  # (C, 32) this step's increments
+        if p.divide.any():  # PMCR_EL0.D: PMCCNTR_EL0 advances once per 64 counted cycles
+            total = self._prescale + t[:, _CYC]
+            t[:, _CYC] = np.where(p.divide, total // 64, t[:, _CYC])
+            self._prescale[...] = np.where(p.divide, total % 64, self._prescale)
+        old = self._value
+        low = old & p.low
+        if p.chained.any():  # CHAIN: +1 on odd counter 2k+1, at the EL where counter 2k overflowed
+            lo, lm = low[:, _ODD - 1], p.low[:, _ODD - 1]
+            s0 = lo + d[:, 0, _ODD - 1]
+            s1 = s0 + d[:, 1, _ODD - 1]
+            x0 = (s0 > lm) | (s0 < lo)
+            t[:, _ODD] += (x0 & p.carry[0]) | (~x0 & ((s1 > lm) | (s1 < s0)) & p.carry[1])
+        s = low + t
+        self._bits["PMOVS"] |= (s > p.low) | (s < low)  # bits [31:0] carried out, or the 64-bit value wrapped
+        old += t  # in place: views handed out stay live
+        old &= self._store_mask
 
     def run(self, occ_steps: np.ndarray) -> np.ndarray:
         """Steps of ``count`` at once: (steps, cpus, 2, NUM_EVENTS) -> counter values (steps, cpus, 32).
