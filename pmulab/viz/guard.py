@@ -1,4 +1,4 @@
-"""Make widget callback errors visible: shown in an Output widget and kept on the view.
+"""Make widget callback errors visible: shown in an Output widget next to the view, and kept.
 
 Models: nothing of the PMU; a view-layer utility.
 Omits: logging integration.
@@ -9,6 +9,7 @@ raised in ``observe``/``on_click`` callbacks are otherwise displayed nowhere in 
 from __future__ import annotations
 
 import functools
+import traceback
 
 import ipywidgets as widgets
 
@@ -16,28 +17,41 @@ __all__ = ["CallbackGuard"]
 
 
 class CallbackGuard:
-    """Wrap callbacks so an exception is shown in ``out`` and recorded in ``errors``.
+    """Wrap callbacks so an exception is shown in ``out`` (its traceback) and recorded in ``errors``.
 
-    Inside IPython the ``Output`` context shows the traceback and swallows the exception (the
-    widget stays usable); outside IPython (plain pytest) it propagates as usual.
+    The exception does not propagate: the widget stays usable and whatever the failed callback
+    did not get to redraw keeps showing its previous state. The traceback is written into the
+    Output's outputs directly, so it is shown the same way in JupyterLab, in voila and in a
+    headless test (where no IPython shell exists to capture it). A later successful callback
+    clears the Output.
     """
 
     def __init__(self):
         self.out = widgets.Output(layout=widgets.Layout(max_height="16em", overflow="auto"))
+        self.out.add_class("pmulab-errors")
         self.errors: list[BaseException] = []
 
     def wrap(self, fn):
         @functools.wraps(fn)
         def guarded(*args, **kwargs):
-            with self.out:
-                try:
-                    return fn(*args, **kwargs)
-                except Exception as exc:
-                    self.errors.append(exc)
-                    raise
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:
+                self.errors.append(exc)
+                self.out.outputs = ()
+                self.out.append_stderr("".join(traceback.format_exception(exc)))
+                return None
+            if self.out.outputs:
+                self.out.outputs = ()
+            return result
         return guarded
 
     @property
     def last_error(self) -> str | None:
         """``repr`` of the most recent callback exception, or None if every callback succeeded."""
         return repr(self.errors[-1]) if self.errors else None
+
+    @property
+    def shown(self) -> str:
+        """The text currently shown in the Output (the last traceback, or "")."""
+        return "".join(o.get("text", "") for o in self.out.outputs)
