@@ -270,8 +270,8 @@ def sample_dtype(attr, *, callchain_nr: int | None = None, group_nr: int | None 
     """The whole SAMPLE record (header included) as a little-endian NumPy structured dtype.
 
     Field names: ``type misc size``, the fixed fields (IDENTIFIER as ``identifier``), for READ
-    ``read_nr`` (GROUP), ``read_time_enabled``, ``read_time_running`` and either
-    ``read_value/read_id/read_lost`` or ``read_values`` (shape ``(nr, words)``), for CALLCHAIN
+    in read_format order ``read_value, read_time_enabled, read_time_running, read_id, read_lost``
+    or, with GROUP, ``read_nr``, the times and ``read_values`` (shape ``(nr, words)``), for CALLCHAIN
     ``callchain_nr`` and ``callchain`` (``nr`` u64). Variable parts need their counts
     (``callchain_nr``, ``group_nr``); sample_type bits beyond CALLCHAIN -> ValueError.
     """
@@ -285,11 +285,13 @@ def sample_dtype(attr, *, callchain_nr: int | None = None, group_nr: int | None 
             for name, code in pairs:
                 name = "identifier" if bit == PERF_SAMPLE_IDENTIFIER else name
                 fields.append((name, "<u8" if code == "Q" else "<u4"))
-    if layout.read:
+    if layout.read:  # read_format order: GROUP: nr, times, values[nr]; single: value, times, id, lost
         if layout.group:
             if group_nr is None:
                 raise ValueError("a PERF_FORMAT_GROUP read needs group_nr")
             fields.append(("read_nr", "<u8"))
+        else:
+            fields.append(("read_value", "<u8"))
         if read_format & PERF_FORMAT_TOTAL_TIME_ENABLED:
             fields.append(("read_time_enabled", "<u8"))
         if read_format & PERF_FORMAT_TOTAL_TIME_RUNNING:
@@ -298,7 +300,6 @@ def sample_dtype(attr, *, callchain_nr: int | None = None, group_nr: int | None 
         if layout.group:
             fields.append(("read_values", "<u8", (operator.index(group_nr), per)))
         else:
-            fields.append(("read_value", "<u8"))
             if read_format & PERF_FORMAT_ID:
                 fields.append(("read_id", "<u8"))
             if read_format & PERF_FORMAT_LOST:

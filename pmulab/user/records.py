@@ -245,7 +245,7 @@ def parse_samples(data: bytes | bytearray | memoryview, attr) -> np.ndarray:
     if layout.read:
         if layout.group:
             (group_nr,) = _Q.unpack_from(data, pos) if pos + 8 <= size else (0,)
-        pos += read_size(int(attr.read_format), group_nr or 1)
+        pos += read_size(int(attr.read_format), group_nr if layout.group else 1)
     if layout.callchain:
         (callchain_nr,) = _Q.unpack_from(data, pos) if pos + 8 <= size else (0,)
     dtype = sample_dtype(attr, callchain_nr=callchain_nr, group_nr=group_nr)
