@@ -39,6 +39,7 @@ import ctypes
 import operator
 import struct
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ from pmulab.uapi.read_format import ReadResult, ReadValue, pack_read, parse_read
 
 __all__ = [
     "PerfEventHeader", "HEADER", "HEADER_SIZE", "MAX_RECORD_SIZE",
-    "SAMPLE_FIELDS", "SAMPLE_ID_FIELDS", "SAMPLE_SUPPORTED", "RECORD_BODIES", "STRING",
+    "SAMPLE_FIELDS", "SAMPLE_ID_FIELDS", "SAMPLE_SUPPORTED", "RECORD_BODIES", "FIELD_NAMES", "STRING",
     "PERF_CONTEXT_HV", "PERF_CONTEXT_KERNEL", "PERF_CONTEXT_USER", "PERF_CONTEXT_GUEST",
     "PERF_CONTEXT_GUEST_KERNEL", "PERF_CONTEXT_GUEST_USER", "PERF_CONTEXT_MAX", "PERF_MAX_STACK_DEPTH",
     "Record", "SampleLayout", "sample_layout", "sample_id_layout", "sample_dtype", "cpumode",
@@ -135,7 +136,7 @@ STRING = "s"
 _READ_FORMAT = "r"
 
 #: Non-SAMPLE record bodies (before the sample_id trailer): type -> ((name, code), ...).
-RECORD_BODIES: dict[PerfRecord, tuple[tuple[str, str], ...]] = {
+RECORD_BODIES: Mapping[PerfRecord, tuple[tuple[str, str], ...]] = MappingProxyType({
     PerfRecord.MMAP: (("pid", "I"), ("tid", "I"), ("addr", "Q"), ("len", "Q"), ("pgoff", "Q"),
                       ("filename", STRING)),
     PerfRecord.LOST: (("id", "Q"), ("lost", "Q")),
@@ -152,7 +153,13 @@ RECORD_BODIES: dict[PerfRecord, tuple[tuple[str, str], ...]] = {
     PerfRecord.LOST_SAMPLES: (("lost", "Q"),),
     PerfRecord.SWITCH: (),
     PerfRecord.SWITCH_CPU_WIDE: (("next_prev_pid", "I"), ("next_prev_tid", "I")),
-}
+})
+#: Every name a Record may carry (body, SAMPLE and trailer fields): absent ones read as None.
+FIELD_NAMES = frozenset(
+    {name for _, pairs in SAMPLE_FIELDS + SAMPLE_ID_FIELDS for name, _ in pairs}
+    | {name for spec in RECORD_BODIES.values() for name, _ in spec}
+    | {"read", "callchain", "unparsed", "identifier"}
+)
 
 
 def cpumode(misc: int) -> int:
@@ -166,8 +173,9 @@ class Record:
     ``type`` (a ``PerfRecord`` when known), ``misc``, ``size`` come from the header; every body
     field is an attribute under its uapi name (``.ip .pid .tid .time .addr .id .stream_id .cpu
     .period .read .callchain .lost .comm ...``), falling back to the ``sample_id`` trailer
-    (a dict, empty without ``sample_id_all``) for names the body lacks; a field the record
-    does not carry is None. ``offset`` is the record's byte offset in the parsed data.
+    (a dict, empty without ``sample_id_all``) for names the body lacks; a declared field
+    (``FIELD_NAMES``) the record does not carry is None, any other name AttributeError.
+    ``offset`` is the record's byte offset in the parsed data.
     """
 
     __slots__ = ("type", "misc", "size", "fields", "sample_id", "offset")
@@ -187,7 +195,10 @@ class Record:
         fields = object.__getattribute__(self, "fields")
         if name in fields:
             return fields[name]
-        return object.__getattribute__(self, "sample_id").get(name)
+        trailer = object.__getattribute__(self, "sample_id")
+        if name in trailer or name in FIELD_NAMES:
+            return trailer.get(name)
+        raise AttributeError(f"Record has no field {name!r}")
 
     @property
     def cpumode(self) -> int:

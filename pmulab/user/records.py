@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from types import MappingProxyType
 
 import numpy as np
 
@@ -43,7 +44,7 @@ __all__ = ["RecordParser", "parse_records", "parse_samples"]
 
 _Q = struct.Struct("<Q")
 _SAMPLE = int(PerfRecord.SAMPLE)
-_TYPES = {int(t): t for t in PerfRecord}
+_TYPES = MappingProxyType({int(t): t for t in PerfRecord})
 
 Decoder = Callable[[bytes, int, int], dict]
 

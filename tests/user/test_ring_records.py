@@ -140,6 +140,8 @@ def test_record_attribute_access():
     assert "COMM" in repr(c)
     with pytest.raises(AttributeError):
         c.__nonexistent__  # noqa: B018
+    with pytest.raises(AttributeError, match="ipp"):
+        s.ipp  # noqa: B018 -- a typo is not a missing field
 
 
 # ----------------------------------------------------------------------------- report
