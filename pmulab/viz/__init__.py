@@ -12,6 +12,7 @@ Pinned to: ipywidgets 8, bqplot 0.13.
 - ``page_panel(page)`` / ``compare_pages(left, right)``: the user page fields, live.
 - ``leak_matrix(matrix, designs, kinds)``: design x leak-kind heat map.
 - ``ScenarioExplorer(scenario)``: controls from the scenario's Params, a design menu, plot and check badges.
+- ``trace_strip(trace)``: a tick slider through a recorded trace: per CPU, PMUSERENR_EL0 and readable counters.
 - ``host_times(host)``: the host kernel's time_enabled per read against a busy-loop slider, beside the model.
 """
 
@@ -22,10 +23,12 @@ from pmulab.viz.pagepanel import PageComparison, PagePanel, compare_pages, page_
 from pmulab.viz.regview import RegisterView, register_view
 from pmulab.viz.strip import OwnershipStrip, ownership, ownership_strip
 from pmulab.viz.timeline import CounterTimeline, counter_timeline, demo_workload
+from pmulab.viz.tracestrip import TraceStrip, trace_strip
 from pmulab.viz.truthtable import PmuserenrTable, pmuserenr_table
 
 __all__ = [
     "CounterTimeline", "HostTimes", "LeakMatrix", "OwnershipStrip", "PageComparison", "PagePanel", "PmuserenrTable",
     "RegisterView", "ScenarioExplorer", "compare_pages", "counter_timeline", "demo_workload", "host_times",
-    "leak_matrix", "ownership", "ownership_strip", "page_panel", "pmuserenr_table", "register_view",
+    "leak_matrix", "ownership", "ownership_strip", "page_panel", "pmuserenr_table", "register_view", "TraceStrip",
+    "trace_strip",
 ]

@@ -31,10 +31,11 @@ _GOOD, _BAD = "background:#d5f2dc;color:#14532d;", "background:#fbd5d5;color:#7f
 
 
 def control_for(f: dataclasses.Field) -> widgets.Widget:
-    """The widget for one Params field, from its type, default and metadata."""
-    meta, default = dict(f.metadata), f.default
-    label = meta.get("label", f.name)
-    kw = {"description": label, "style": {"description_width": "initial"}}
+    """The widget for one Params field, from its type, default and metadata (None entries ignored)."""
+    meta = {k: v for k, v in f.metadata.items() if v is not None}
+    default = f.default
+    kw = {"description": meta.get("label", f.name), "style": {"description_width": "initial"},
+          "tooltip": meta.get("doc", "")}
     if "options" in meta:
         return widgets.Dropdown(options=list(meta["options"]), value=default, **kw)
     if isinstance(default, bool):
@@ -68,6 +69,9 @@ def _first_line(scenario) -> str:
 def _leak_text(leak) -> str:
     if not leak:
         return "no leak"
+    kinds = getattr(leak, "kinds", None)
+    if kinds is not None:
+        return "leaks: " + html.escape(", ".join(sorted(kinds)))
     return "leaks" if leak is True else f"leaks: {html.escape(str(leak))}"
 
 
@@ -101,12 +105,12 @@ class ScenarioExplorer(widgets.VBox):
         for w in (self.design, *self.controls.values()):
             w.observe(self.guard.wrap(self._on_change), names="value")
         self._build_figure(title or f"{self.name}: counters per CPU")
-        self.badges = widgets.HTML()
+        self.badges, self.story = widgets.HTML(), widgets.HTML()
         self.outcome = None
         head = widgets.HTML(f"<b>{html.escape(self.name)}</b> <span style='color:#66707f'>"
                             f"{html.escape(_first_line(scenario))}</span>")
         box = widgets.VBox([self.design, *self.controls.values()])
-        super().__init__([head, box, self.badges, self.fig, self.guard.out])
+        super().__init__([head, box, self.guard.out, self.badges, self.fig, self.story])
         self.add_class("pmulab-explorer")
         self.refresh()
 
@@ -136,6 +140,10 @@ class ScenarioExplorer(widgets.VBox):
             self.lines.x, self.lines.y = ticks, y
             self.lines.labels = labels
         self.badges.value = self._badges(outcome)
+        lines = list(getattr(outcome, "story", None) or [])
+        self.story.value = ("" if not lines else '<details class="pmulab-story"><summary>what happened, step by step'
+                            '</summary><pre style="font-size:11px;max-height:14em;overflow:auto">'
+                            + html.escape("\n".join(lines)) + "</pre></details>")
         self.outcome = outcome
         return outcome
 

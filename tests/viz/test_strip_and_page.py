@@ -80,3 +80,21 @@ def test_page_panel_field_list_is_the_struct_order():
     assert list(FIELDS) == [n for n in names if n in FIELDS]
     assert FIELDS[:4] == ("version", "compat_version", "lock", "index") and "pmc_width" in FIELDS
     assert np.all([not f.startswith("data_") for f in FIELDS])
+
+
+def test_trace_strip_slides_through_the_recorded_ticks(machine):
+    from pmulab.viz import trace_strip
+
+    m = machine.m
+    m.switch_to(0, machine.u)  # T is switched out: v5.17 turns EL0 access off on CPU 0
+    m.run(1)
+    before = fingerprint(m)
+    ts = trace_strip(m.trace, counters=4)
+    assert ts.tick.max == 3 and ts.tick.value == 3
+    assert 'data-tick="4"' in ts.html.value and "pid 101" in ts.html.value.split('data-cpu="1"')[0]
+    ts.tick.value = 0  # tick 1: T ran on CPU 0 with ER|CR set, U on CPU 1 without
+    cpu0, cpu1 = ts.html.value.split('<tr data-cpu="0">')[1].split('<tr data-cpu="1">')
+    assert 'data-tick="1"' in ts.html.value and "pid 100" in cpu0
+    assert 'data-open="1"' in cpu0 and 'data-open="1"' not in cpu1
+    assert ts.readable(PMUSERENR.encode(ER=1))[0] and not any(ts.readable(0))
+    assert fingerprint(m) == before and ts.guard.shown == ""
