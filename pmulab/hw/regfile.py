@@ -67,7 +67,8 @@ def check_occurrences(occ, lead: tuple[int, ...], what: str) -> np.ndarray:
         got = f"{occ.dtype} array of shape {occ.shape}" if isinstance(occ, np.ndarray) else type(occ).__name__
         raise ValueError(f"{what}: expected a uint64 array of shape {shape} ({' x '.join(_axes(lead))}"
                          f" x EL0/EL1 x event), got {got}")
-    if occ.size and (int(occ.max()) >> 32 or int((occ[..., 0, :] + occ[..., 1, :]).max()) >> 32):
+    top = int(occ.max()) if occ.size else 0
+    if top >> 31 and (top >> 32 or int((occ[..., 0, :] + occ[..., 1, :]).max()) >> 32):  # below 2**31: no sum
         raise ValueError(f"{what}: EL0 + EL1 occurrences of one event in one step must be < 2**32")
     return occ
 
