@@ -23,7 +23,7 @@ class Sizes:
     ref_number: calls per block of CounterBankRef.count by CPU count (fewer at large sizes).
     trace_cpus, trace_steps: trace-mode shape; steps above ``trace_chunk`` are fed to
         ``CounterBank.run`` in chunks of ``trace_chunk`` steps (state carries over between calls).
-    trace_repeat: repetitions of each trace size (1e6 steps: ``trace_repeat_large``).
+    trace_repeat: repetitions of each trace size up to ``trace_chunk`` (above: the chunks repeat).
     machine_*: the Machine loop (CPUs, tasks, events, ticks per timing) and its scaling sweeps.
     """
 
@@ -36,8 +36,7 @@ class Sizes:
     trace_cpus: int = 8
     trace_steps: tuple[int, ...] = (1_000, 100_000, 1_000_000)
     trace_chunk: int = 100_000
-    trace_repeat: int = 5
-    trace_repeat_large: int = 2
+    trace_repeat: int = 3
     machine_cpus: int = 8
     machine_tasks: int = 16
     machine_events: int = 48
@@ -55,5 +54,5 @@ class Sizes:
 FULL = Sizes()
 QUICK = Sizes(counter_cpus=(1, 4), counters=8, count_repeat=3, count_number=2, ref_number=((1, 2), (4, 1)),
               ref_repeat=3, trace_cpus=2, trace_steps=(10, 100, 400), trace_chunk=200, trace_repeat=3,
-              trace_repeat_large=3, machine_cpus=2, machine_tasks=3, machine_events=4, machine_ticks=3,
-              machine_repeat=3, machine_cpu_sweep=(1, 2), machine_event_sweep=(2, 4), widget_repeat=3)
+              machine_cpus=2, machine_tasks=3, machine_events=4, machine_ticks=3, machine_repeat=3,
+              machine_cpu_sweep=(1, 2), machine_event_sweep=(2, 4), widget_repeat=3)

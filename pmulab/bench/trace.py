@@ -26,19 +26,9 @@ from .program import occurrences, program
 from .sizes import Sizes
 from .timing import Figure, Section, fit_exponent, medians
 
-__all__ = ["bench_trace", "chunked"]
+__all__ = ["bench_trace"]
 
 _CUMSUM_MAX, _LINEAR = 3.0, (0.9, 1.1)
-
-
-def chunked(fn, occ_chunk, steps: int):
-    """A callable applying ``fn`` to ``occ_chunk`` enough times to cover ``steps`` steps; returns the results."""
-    calls = max(1, -(-steps // occ_chunk.shape[0]))
-
-    def call():
-        return [fn(occ_chunk) for _ in range(calls)]
-
-    return call
 
 
 def _cumsum_with_carry(shape_like):
@@ -55,25 +45,20 @@ def _cumsum_with_carry(shape_like):
 
 
 def bench_trace(sizes: Sizes) -> Section:
-    """Trace-mode time per size, ratios to cumsum, the fitted exponent and the memory figures."""
+    """Trace-mode time per size, ratios to cumsum, the fitted exponent and the memory figures.
+
+    Up to ``trace_chunk`` steps: median of ``trace_repeat`` whole runs. Above: one pass of
+    ``steps / trace_chunk`` chunk calls, each chunk of run and of cumsum timed in alternation; the
+    figure is the median chunk time times the number of chunks (the chunks are the repetitions).
+    That pass keeps the whole trace under tracemalloc: it gives the memory figures.
+    """
     cpus, figs = sizes.trace_cpus, []
     bank = CounterBank(cpus, sizes.counters)
     program(bank)
-    times = []
-    chunk_occ = None
+    times, memory = [], []
     for steps in sizes.trace_steps:
-        if steps <= sizes.trace_chunk:
-            occ = occurrences(cpus, steps)
-        else:
-            chunk_occ = occ = chunk_occ if chunk_occ is not None else occurrences(cpus, sizes.trace_chunk)
-        out_like = np.ones((occ.shape[0], cpus, sysregs.NUM_SLOTS), np.uint64)
-        fns = [chunked(bank.run, occ, steps), chunked(_cumsum_with_carry(occ), occ, steps),
-               chunked(_cumsum_with_carry(out_like), out_like, steps)]
-        repeat = sizes.trace_repeat if steps <= sizes.trace_chunk else sizes.trace_repeat_large
-        t_run, t_in, t_out = medians(fns, repeat, [1, 1, 1])
-        del out_like, fns
-        if occ is not chunk_occ:
-            del occ
+        t_run, t_in, t_out, mem = _time_size(bank, sizes, steps)
+        memory = mem or memory
         times.append(t_run)
         ratio = t_run / t_in
         at = f"@{steps:.0e}".replace("e+0", "e")
@@ -89,28 +74,40 @@ def bench_trace(sizes: Sizes) -> Section:
     k = fit_exponent(sizes.trace_steps, times)
     figs.append(Figure("steps_exponent", k, "exponent", "k in run time ~ steps**k (log-log least squares)",
                        f"{_LINEAR[0]}..{_LINEAR[1]}", _LINEAR[0] <= k <= _LINEAR[1]))
-    figs += _memory(bank, sizes, chunk_occ)
-    notes = [f"sizes above {sizes.trace_chunk} steps run as chunks of {sizes.trace_chunk} steps"]
-    return Section("trace", "Trace mode: CounterBank.run over steps x CPUs", figures=tuple(figs), notes=tuple(notes))
+    notes = [f"sizes above {sizes.trace_chunk} steps run as chunks of {sizes.trace_chunk} steps (one pass; "
+             "figure = median chunk time x chunks; the memory figures come from that pass)"]
+    return Section("trace", "Trace mode: CounterBank.run over steps x CPUs", figures=tuple(figs + memory),
+                   notes=tuple(notes))
 
 
-def _memory(bank, sizes: Sizes, chunk_occ) -> list[Figure]:
-    """Peak traced memory of trace mode at the largest size, keeping the whole trace as the caller would."""
-    steps, cpus = sizes.trace_steps[-1], sizes.trace_cpus
-    occ = chunk_occ if chunk_occ is not None else occurrences(cpus, steps)
+def _time_size(bank, sizes: Sizes, steps: int):
+    """(run, cumsum over input shape, cumsum over output shape) seconds at ``steps``, and memory figures."""
+    cpus, big = sizes.trace_cpus, steps > sizes.trace_chunk
+    occ = occurrences(cpus, sizes.trace_chunk if big else steps)
+    out_like = np.ones((occ.shape[0], cpus, sysregs.NUM_SLOTS), np.uint64)
+    kept: list = []
+    cin, cout = _cumsum_with_carry(occ), _cumsum_with_carry(out_like)
+    run = (lambda: kept.append(bank.run(occ))) if big else (lambda: bank.run(occ))
+    calls = -(-steps // occ.shape[0]) if big else 1
+    if not big:
+        return (*medians([run, lambda: cin(occ), lambda: cout(out_like)], sizes.trace_repeat, [1, 1, 1]), [])
     tracemalloc.start()
     try:
-        kept = chunked(bank.run, occ, steps)()
-        peak = tracemalloc.get_traced_memory()[1]
+        times = medians([run, lambda: cin(occ), lambda: cout(out_like)], calls, [1, 1, 1])
+        memory = _memory(tracemalloc.get_traced_memory()[1], kept, steps, cpus, occ.nbytes)
     finally:
         tracemalloc.stop()
+    return (*(t * calls for t in times), memory)
+
+
+def _memory(peak: int, kept: list, steps: int, cpus: int, input_bytes: int) -> list[Figure]:
+    """Memory figures of the chunked pass at the largest size (the whole trace kept, as a caller would)."""
     trace_bytes = sum(k.nbytes for k in kept)
-    del kept
     per_tick_in = cpus * 2 * events.NUM_EVENTS * 8
     return [
         Figure("peak_MiB@max", peak / 2**20, "MiB",
                f"peak memory allocated during trace mode at {steps} steps x {cpus} CPUs, trace kept"
-               f" (tracemalloc; the reused {occ.shape[0]}-step input of {occ.nbytes / 2**20:.0f} MiB excluded)"),
+               f" (tracemalloc; the reused chunk input of {input_bytes / 2**20:.0f} MiB excluded)"),
         Figure("trace_bytes_per_tick", trace_bytes / steps, "B/tick", "size of the returned trace per tick"),
         Figure("input_bytes_per_tick", per_tick_in, "B/tick", "size of the occurrence input per tick"),
         Figure("peak_bytes_per_tick", peak / steps, "B/tick", "peak memory / steps (trace + temporaries)"),
