@@ -6,14 +6,18 @@ and calls ``pmu.read``, for the whole group when asked; an INACTIVE event only g
 updated), ``perf_event_count`` (count + child_count), ``__perf_event_read_value`` (children
 still alive are read and added), ``perf_read_one`` / ``perf_read_group`` and the kernel's
 layouts via ``uapi.pack_read``; read() of an event in ERROR state returns 0 bytes (EOF).
-Omits: the user buffer size (the kernel returns -ENOSPC when ``count < read_size``; the model
-returns exactly ``read_size`` bytes), PERF_FORMAT_LOST counts other than ``lost_samples``.
+A user buffer smaller than ``read_size`` gets -ENOSPC (checked after the ERROR-state EOF, as
+``__perf_read`` does); otherwise exactly ``read_size`` bytes are returned.
+Omits: PERF_FORMAT_LOST counts other than ``lost_samples``.
 Pinned to: Linux v5.17 kernel/events/core.c; PERF_FORMAT_LOST as in v6.0.
 """
 
 from __future__ import annotations
 
+import errno
+
 from pmulab import uapi
+from pmulab.errors import PerfError
 from pmulab.perf.api import EventState, PerfEvent
 from pmulab.perf.context import EVENT_TIME, update_context_time, update_event_time
 
@@ -93,11 +97,19 @@ class ReadMixin:
             acc["ids"][i] = primary_event_id(member)
             acc["lost"][i] += getattr(member, "lost_samples", 0)
 
-    def read(self, caller, event: PerfEvent) -> bytes:
-        """Kernel: perf_read -- the bytes read(fd) returns (b"" for an event in ERROR state)."""
+    def read(self, caller, event: PerfEvent, count: int | None = None) -> bytes:
+        """Kernel: perf_read -> __perf_read -- the bytes read(fd) returns (b"" for an event in
+        ERROR state); ``count`` is the user buffer size (None: large enough), -ENOSPC below
+        ``event->read_size``."""
         if event.state == EventState.ERROR:
             return b""
         fmt = event.attr.read_format
+        if count is not None:
+            nr = 1 + len(event.group_leader.siblings) if fmt & uapi.PERF_FORMAT_GROUP else 1
+            need = uapi.read_size(fmt, nr)
+            if count < need:
+                raise PerfError(errno.ENOSPC, f"read() buffer of {count} bytes is smaller than the event's "
+                                              f"read_size {need} (__perf_read)")
         if fmt & uapi.PERF_FORMAT_GROUP:
             leader = event.group_leader
             n = 1 + len(leader.siblings)

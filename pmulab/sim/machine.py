@@ -111,6 +111,12 @@ class Machine(KernelServices):
         self.sched._check_cpu(i)
         return self._cpus[i]
 
+    def snapshot(self):
+        """A canonical, hashable ``pmulab.sim.snapshot.Snapshot`` of the whole state (trace aside)."""
+        from .snapshot import snapshot
+
+        return snapshot(self)
+
     def pmu_of(self, cpu: int) -> Any:
         """The PMU driver instance (``ArmPmu``) serving ``cpu``."""
         return self.pmus[self._where[cpu][0]]

@@ -180,11 +180,14 @@ class Task:
             ret = self._m.perf.ioctl(self, f.event, request, arg)
             return 0 if ret is None else ret
 
-    def read(self, fd: int) -> bytes:
-        """Kernel: perf_read; bytes in the event's read_format layout."""
+    def read(self, fd: int, count: int | None = None) -> bytes:
+        """Kernel: perf_read; bytes in the event's read_format layout (``count``: the buffer size,
+        None = large enough; smaller than the layout -> ENOSPC)."""
+        if count is not None:
+            count = _int("count", count)
         with self._m.enter(self, "read", fd=fd):
             event = self._file(fd).event
-            return self._m.perf.read(self, event)
+            return self._m.perf.read(self, event, count)
 
     # -- process life --------------------------------------------------------------------------
     def fork(self, cpu: int | None = None, name: str | None = None) -> Task:
