@@ -161,7 +161,7 @@ def story_lines(trace) -> list[str]:
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:#x}" if isinstance(v, int) and not isinstance(v, bool) and v > 9 else str(v)
+    return f"{v:#x}" if isinstance(v, int) and not isinstance(v, bool) and v > 0xFFFF else str(v)
 
 
 @dataclass(frozen=True)

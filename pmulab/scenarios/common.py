@@ -26,7 +26,8 @@ def raw_attr(event: int, config1: int = 0, **kw) -> PerfEventAttr:
     """A raw PMUv3 event (PERF_TYPE_RAW, config = the architectural event number)."""
     kw.setdefault("exclude_kernel", 1)
     kw.setdefault("read_format", uapi.PERF_FORMAT_TOTAL_TIME_ENABLED | uapi.PERF_FORMAT_TOTAL_TIME_RUNNING)
-    return PerfEventAttr(type=uapi.PERF_TYPE_RAW, config=int(event), config1=config1, **kw)
+    kw.setdefault("type", uapi.PERF_TYPE_RAW)
+    return PerfEventAttr(config=int(event), config1=config1, **kw)
 
 
 def user_attr(event: int = 0x08, config1: int = 0x2, **kw) -> PerfEventAttr:

@@ -6,7 +6,8 @@ v5..v7): a count, per ``mm_struct``, of user-readable events mapped into it, cha
 the caller's), and the "always there" context-switch hook those designs rely on
 (``switch_mm_irqs_off`` on x86). The model has no switch_mm hook: it stands in with a per-CPU
 ``perf_sched_cb_inc`` on every CPU the PMU serves (done once, at the first event the design
-sees), so ``pmu->sched_task(ctx, sched_in=True)`` runs at every switch-in, and the design
+sees; every CPU of the machine, not only the PMU's), so ``pmu->sched_task(ctx, sched_in=True)``
+runs at every switch-in, and the design
 looks at ``current``'s mm there.
 Omits: ``mm_cpumask`` (approximated by the CPUs whose current task uses the mm), lazy TLB
 ``active_mm`` of kernel threads, mmap_lock.
@@ -38,14 +39,17 @@ class PerMm:
         return users[mm]
 
     def hook_switches(self, cpu_pmu) -> None:
-        """Stand-in for the switch_mm hook: per-CPU sched_task callbacks on every CPU of the PMU."""
+        """Stand-in for the switch_mm hook: per-CPU sched_task callbacks on every CPU (switch_mm is
+        not a PMU's: it runs on every CPU of the machine, whatever PMU type serves it)."""
         hooked = self._mm_state()[1]
         core = cpu_pmu.core
         if cpu_pmu.name in hooked or core is None:
             return
+        first = not hooked
         hooked[cpu_pmu.name] = cpu_pmu
-        for cpu in sorted(cpu_pmu.supported_cpus):
-            core.cpu_ctx(cpu).sched_cb_usage += 1
+        if first:
+            for cpu in range(cpu_pmu.kernel.ncpus):
+                core.cpu_ctx(cpu).sched_cb_usage += 1
 
     def hooked_pmus(self) -> list:
         """The arm_pmus whose CPUs have the switch hook (those the design has seen events on)."""

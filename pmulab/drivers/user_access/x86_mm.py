@@ -90,13 +90,14 @@ class X86Mm(PerMm, V8):
         """set_attr_rdpmc: every CPU recomputes (on_each_cpu(cr4_update_pce))."""
         if name != PERF_USER_ACCESS:
             return
-        here = kernel.this_cpu()
-        for pmu in self.hooked_pmus():
-            for cpu in sorted(pmu.supported_cpus):
-                if cpu == here:
-                    self.refresh(pmu)
-                else:
-                    kernel.smp_call(cpu, lambda pmu=pmu: self.refresh(pmu))
+        here, pmus = kernel.this_cpu(), self.hooked_pmus()
+        if not pmus:
+            return
+        for cpu in range(kernel.ncpus):
+            if cpu == here:
+                self.refresh(pmus[0])
+            else:
+                kernel.smp_call(cpu, lambda: self.refresh(pmus[0]))
 
     def user_event_idx(self, cpu_pmu, event) -> int:
         """Kernel: x86_pmu_event_idx -- the flag alone decides (the switch acts on access, not index)."""
