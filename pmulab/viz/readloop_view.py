@@ -214,7 +214,7 @@ class ReadLoopLab(widgets.VBox):
     # ------------------------------------------------------------------------------- the view
     def _build_figure(self) -> None:
         self.xs, self.ys = bq.LinearScale(), bq.LinearScale(min=0.0)
-        self.lines = bq.Lines(x=np.zeros(1), y=np.zeros((3, 1)), scales={"x": self.xs, "y": self.ys},
+        self.lines = bq.Lines(x=np.arange(2.0), y=np.zeros((3, 2)), scales={"x": self.xs, "y": self.ys},
                               colors=["#1f77b4", "#ff7f0e", "#2ca02c"], labels=["page lock", "page index", "loop seq"],
                               line_style="solid", marker="circle", marker_size=24, display_legend=True,
                               stroke_width=2)
