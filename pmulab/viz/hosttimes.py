@@ -1,6 +1,7 @@
 """time_enabled over repeated reads, on the host kernel and in the model, against a busy-loop slider.
 
-Models: nothing itself. Host side: a ``pmulab.user.host.HostEvent`` is read ``reads`` times, each
+Models: nothing itself. Host side: an event of the kind ``host`` (a ``HostEvent``) got, opened
+afresh on the refreshing thread (a per-thread event only counts its own thread), is read ``reads`` times, each
 after ``busy_loop(length * 1000)`` of user work, with the model's read loop on its real page and
 read(2) (``HostEvent.sample``); the plot shows how much ``time_enabled`` grew per read. Model
 side: the view builds its OWN one-CPU ``Machine`` (a task counting instructions, mapped,
@@ -19,7 +20,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from pmulab import Machine, PerfEventAttr, Workload, uapi
-from pmulab.user.host import READ_FORMAT
+from pmulab.user.host import READ_FORMAT, open_host_event
 from pmulab.viz.guard import CallbackGuard
 
 __all__ = ["HostTimes", "host_times", "model_times"]
@@ -71,7 +72,12 @@ class HostTimes(widgets.VBox):
         """Sample the host (if it allowed the event) and the private model; redraw."""
         model = np.diff(model_times(self.reads + 1, self.length.value // 20 + 1)) / 1e6
         if self.host is not None and self.host.ok:
-            samples = self.host.sample(self.reads + 1, self.length.value * 1000)
+            # a per-thread event counts the thread that opened it: widget callbacks may run on another
+            # thread than the cell that opened ``host``, so each refresh opens its own on this thread
+            with open_host_event(((self.host.name, self.host.attr.type, self.host.attr.config),)) as ev:
+                samples = ev.sample(self.reads + 1, self.length.value * 1000) if ev.ok else None
+            if samples is None:
+                raise RuntimeError(f"the host refused the event it allowed before: {ev.reason}")
             hostv = np.diff([float(s.time_enabled) for s in samples])[: self.reads] / 1e6
             y = np.vstack([hostv, model])
             labels = [f"host kernel ({self.host.name})", "model (ticks of 4 ms)"]
