@@ -159,7 +159,8 @@ def _s16(run: Run) -> None:
     run.observe("child_reads", try_mrs(child, "PMEVCNTR0_EL0"))
 
 
-S16 = Scenario("S16", "inherited children of an rdpmc event: EL0 access without a user page", "children of Mark's point 1",
+S16 = Scenario("S16", "inherited children of an rdpmc event: EL0 access without a user page",
+               "children of Mark's point 1",
                S16Params, _s16,
                lambda run: {"child_gains_access": run.obs["child_cpu_access"],
                             "child_reads_counter": run.obs["child_reads"] != SIGILL},

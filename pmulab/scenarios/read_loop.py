@@ -103,8 +103,10 @@ def _s6(run: Run) -> None:
 
 S6 = Scenario("S6", "preemption between reading index and the mrs", "Mark's point 2 (sched_task toggling)",
               S5Params, _s6,
-              lambda r: {"other_task_denied": r.obs["c_mrs"] == SIGILL, "access_on_return": r.obs["first_mrs"] != SIGILL,
-                         "lock_changed": r.obs["retries"] > 0, "result_matches_read": r.obs["user_count"] == r.obs["read"]},
+              lambda r: {"other_task_denied": r.obs["c_mrs"] == SIGILL,
+                         "access_on_return": r.obs["first_mrs"] != SIGILL,
+                         "lock_changed": r.obs["retries"] > 0,
+                         "result_matches_read": r.obs["user_count"] == r.obs["read"]},
               _table(other_task_denied=_SAME, access_on_return=_SAME, lock_changed=_SAME, result_matches_read=_SAME),
               "result_matches_read")
 
@@ -158,7 +160,7 @@ def _s9(run: Run) -> None:
         m.run(1)
         fallbacks += read_user(t, page) is None
     pages = m.trace.page_columns()
-    inactive = [cap for idx, cap in zip(pages["index"], pages["cap_user_rdpmc"]) if idx == 0]
+    inactive = [cap for idx, cap in zip(pages["index"], pages["cap_user_rdpmc"], strict=True) if idx == 0]
     run.observe("ticks_inactive", len(inactive))
     run.observe("cap_while_inactive", bool(inactive) and all(inactive))
     run.observe("fallbacks", fallbacks)
@@ -168,7 +170,8 @@ def _s9(run: Run) -> None:
 
 S9 = Scenario("S9", "multiplexing: index 0 while the event is off the PMU", "what index 0 means to the reader",
               S9Params, _s9,
-              lambda r: {"index_zero_sometimes": r.obs["ticks_inactive"] > 0, "reader_falls_back": r.obs["fallbacks"] > 0,
+              lambda r: {"index_zero_sometimes": r.obs["ticks_inactive"] > 0,
+                         "reader_falls_back": r.obs["fallbacks"] > 0,
                          "cap_user_rdpmc_while_inactive": r.obs["cap_while_inactive"],
                          "time_running_lt_enabled": r.obs["running_lt_enabled"]},
               _table(index_zero_sometimes=_SAME, reader_falls_back=_SAME,

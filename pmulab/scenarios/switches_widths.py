@@ -110,7 +110,8 @@ def _s11(run: Run) -> None:
     run.observe("cpu_bound_user", try_call(root.perf_event_open, user_attr(), pid=-1, cpu=0))
 
 
-S11 = Scenario("S11", "64-bit requests and the single cycle counter (PMUv3p4)", "v8's silent downgrades vs v13's errors",
+S11 = Scenario("S11", "64-bit requests and the single cycle counter (PMUv3p4)",
+               "v8's silent downgrades vs v13's errors",
                S11Params, _s11,
                lambda r: {"cycles64_waits_off_pmu": r.obs["cycles_index"] == 0,
                           "t_reads_roots_cycle_counter": r.obs["t_reads_pmccntr"] not in (SIGILL, 0),
@@ -172,6 +173,7 @@ def _s13(run: Run) -> None:
 
 S13 = Scenario("S13", "stale ER|CR after the last counter is released", "what v13 left open (spec §7 S13)",
                Params, _s13,
-               lambda r: {"stale_access": r.obs["access_for_U"], "u_reads_t_count": r.obs["u_reads"] not in (SIGILL, 0)},
+               lambda r: {"stale_access": r.obs["access_for_U"],
+                          "u_reads_t_count": r.obs["u_reads"] not in (SIGILL, 0)},
                _table(stale_access=(False, False, False, False, True, True),
                       u_reads_t_count=(False, False, False, False, True, True)), "stale_access")
