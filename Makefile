@@ -7,9 +7,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
+APP_PORT ?= 8866
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test lint bench chromium clean
+.PHONY: lab app test binder-check lint bench chromium clean oracle
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,13 @@ lab: $(VENV)/.stamp-lab
 	$(VENV)/bin/jupyter lab --no-browser --allow-root --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.root_dir=notebooks
 
+app: $(VENV)/.stamp-test
+	@echo "Serving the tour as an app on http://127.0.0.1:$(APP_PORT)/ (Ctrl-C stops it)"
+	$(VENV)/bin/voila notebooks/00-tour.ipynb --no-browser --port=$(APP_PORT) --Voila.ip=127.0.0.1
+
+binder-check: $(VENV)/.stamp-test
+	$(VENV)/bin/repo2docker --no-build --no-run --debug --user-id 1000 --user-name jovyan . >/dev/null
+
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "Installing Debian's chromium for the browser tests"; \
@@ -39,8 +47,11 @@ lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check pmulab tests
 	$(VENV)/bin/lint-imports
 
-test: $(VENV)/.stamp-test chromium lint
+test: $(VENV)/.stamp-test chromium lint binder-check
 	$(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks
+
+oracle: $(VENV)/.stamp-lab
+	$(PY) -m pmulab.oracle.cli oracle --record
 
 bench: $(VENV)/.stamp-lab
 	$(VENV)/bin/pmulab bench

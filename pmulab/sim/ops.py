@@ -1,0 +1,563 @@
+"""Operation lists: a scenario as data, and the executor that runs one on a Machine.
+
+An operation list is what a test, the explorer or the oracle hands to an executor: tasks
+with a uid and a pinned CPU, the perf system calls they make, their EL0 instructions, their
+life (fork, exec, exit, block, wake), sysctl writes and the passing of time. The same list
+runs on the model (``execute`` here) and on real Linux (``pmulab.oracle``, whose guest
+program interprets the compiled list), and both produce the same observation records.
+
+JSON form (``OpList.to_json`` / ``OpList.from_json``)::
+
+    {"name": "S13", "machine": {"cpus": 1, "counters": 6, "pmu": "v3p4"},
+     "sysctl": {"kernel.perf_user_access": 1, "kernel.perf_event_paranoid": 2},
+     "steps": [{"op": "spawn", "task": "T", "uid": 1000, "cpu": 0},
+               {"op": "open", "task": "T", "ev": "e", "attr": {"type": 0, "config": 0, "config1": 2,
+                "exclude_kernel": 1}, "pid": "self", "cpu": -1},
+               {"op": "mmap", "task": "T", "ev": "e"}, {"op": "mrs", "task": "T", "reg": "PMUSERENR_EL0"}]}
+
+Operations (``OPS`` is the schema: field -> (type, default); ``REQUIRED`` marks mandatory fields):
+
+- ``spawn task uid cpu``: a new process pinned to ``cpu`` (Kernel: fork + sched_setaffinity + setuid).
+- ``open task ev attr pid cpu group flags``: perf_event_open (Kernel: sys_perf_event_open); ``pid`` is
+  ``"self"`` (0), ``-1`` or the name of a task; ``ev`` names the fd in the task's table; ``group``
+  names the leader's ev (or None).
+- ``mmap task ev pages write``, ``munmap task ev``, ``close task ev``: Kernel: perf_mmap,
+  perf_mmap_close, perf_release (through fput).
+- ``ioctl task ev request arg``: ``request`` is a ``PERF_EVENT_IOC_*`` name, with or without the prefix.
+- ``read task ev``: read(2) (Kernel: perf_read).
+- ``page task ev``: the task reads its user page (fields, lock parity).
+- ``read_self task ev prelude``: read() before, the documented self-monitoring loop through the page,
+  read() after (include/uapi/linux/perf_event.h; libperf perf_mmap__read_self, arm64 backend).
+  ``prelude`` lists actions done first in the same step ("reset": ioctl(PERF_EVENT_IOC_RESET),
+  "read": read(), "mmap": map the page): between two steps a task sleeps and its events are
+  scheduled out and back in, which republishes the page (armpmu_start -> armpmu_event_set_period
+  -> perf_event_update_userpage), so a hazard that needs no switch in between (S14) needs one step.
+- ``mrs task reg`` / ``msr task reg value``: an EL0 system-register access on the task's CPU.
+- ``fork task child cpu``, ``exec task``, ``exit task``: Kernel: copy_process, begin_new_exec, do_exit.
+- ``block task`` / ``wake task``: the task sleeps / is woken.
+- ``sysctl name value``: a write to /proc/sys (as root).
+- ``run ticks``: time passes (4 ms timer ticks); runnable tasks run their workload.
+
+Observation records (one per step, ``execute`` returns the list): ``{"step", "op", "task", "errno"}``
+plus per op: ``open``/``mmap``/``munmap``/``close``/``ioctl``: errno name or None; ``mmap``/``page``:
+the page fields ``cap_user_rdpmc index pmc_width offset lock lock_even time_enabled time_running
+te_ge_tr``; ``mrs``: ``trap`` and ``value`` (0 when trapped); ``msr``: ``trap``; ``read``:
+``value``; ``read_self``: ``result`` ("value", "fallback" or "trap"), ``self``, ``read_before``,
+``read_after``; ``fork``: ``errno``.
+
+Models: the operations are Task/Machine calls of design.md §2 (each a system call or an instruction
+executed by the task on its CPU). A task reading its page or running the read loop is switched in
+first, as it must be running to touch memory.
+Omits: threads, signals, fds passed between processes (use ``open`` with ``pid`` instead), fork
+of a task after exec on the guest side (its pipes are gone).
+Pinned to: Linux v5.17 system-call semantics; the guest program oracle/guest/pmulab_guest.c.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["OPS", "REQUIRED", "PRELUDE", "OpList", "validate", "execute", "ioctl_request", "DEFAULT_WORKLOAD",
+           "TICK_MS"]
+
+_STR, _INT, _BOOL, _DICT = "str", "int", "bool", "dict"
+_PID = "pid"  # "self", -1 or a task name
+_OPT_STR = "str|None"
+_OPT_INT = "int|None"
+
+#: op name -> {field: (type, default)}; every op also has "op".
+OPS: dict[str, dict[str, tuple[str, Any]]] = {
+    "spawn": {"task": (_STR, None), "uid": (_INT, 1000), "cpu": (_INT, 0)},
+    "open": {"task": (_STR, None), "ev": (_STR, None), "attr": (_DICT, None), "pid": (_PID, "self"),
+             "cpu": (_INT, -1), "group": (_OPT_STR, None), "flags": (_INT, 0)},
+    "mmap": {"task": (_STR, None), "ev": (_STR, None), "pages": (_INT, 1), "write": (_BOOL, True)},
+    "munmap": {"task": (_STR, None), "ev": (_STR, None)},
+    "close": {"task": (_STR, None), "ev": (_STR, None)},
+    "ioctl": {"task": (_STR, None), "ev": (_STR, None), "request": (_STR, None), "arg": (_INT, 0)},
+    "read": {"task": (_STR, None), "ev": (_STR, None)},
+    "page": {"task": (_STR, None), "ev": (_STR, None)},
+    "read_self": {"task": (_STR, None), "ev": (_STR, None), "prelude": ("list", [])},
+    "mrs": {"task": (_STR, None), "reg": (_STR, None)},
+    "msr": {"task": (_STR, None), "reg": (_STR, None), "value": (_INT, None)},
+    "fork": {"task": (_STR, None), "child": (_STR, None), "cpu": (_OPT_INT, None)},
+    "exec": {"task": (_STR, None)},
+    "exit": {"task": (_STR, None)},
+    "block": {"task": (_STR, None)},
+    "wake": {"task": (_STR, None)},
+    "sysctl": {"name": (_STR, None), "value": (_INT, None)},
+    "run": {"ticks": (_INT, 1)},
+}
+#: What a read_self step may do first, in the same step (no sleep in between): ioctl(RESET), read(), mmap().
+PRELUDE = ("reset", "read", "mmap")
+#: Fields without a default.
+REQUIRED = {op: tuple(f for f, (_, d) in spec.items() if d is None and not spec[f][0].endswith("None"))
+            for op, spec in OPS.items()}
+
+#: Workload of every task the executor spawns (events per tick at EL0): enough to move counters.
+DEFAULT_WORKLOAD = {"CPU_CYCLES": 1000, "INST_RETIRED": 800}
+#: One timer tick (Debian arm64: CONFIG_HZ_250).
+TICK_MS = 4
+_MACHINE_KEYS = {"cpus": 1, "counters": 6, "pmu": "v3p4", "design": "v5.17"}
+_EV_OPS = ("mmap", "munmap", "close", "ioctl", "read", "page", "read_self")
+
+
+def ioctl_request(name: str) -> int:
+    """The request number of ``PERF_EVENT_IOC_<name>`` (prefix optional); ValueError if unknown."""
+    from pmulab.uapi import ioctl as uioctl
+
+    full = name if name.startswith("PERF_EVENT_IOC_") else f"PERF_EVENT_IOC_{name}"
+    value = getattr(uioctl, full, None)
+    if not isinstance(value, int):
+        raise ValueError(f"unknown ioctl request {name!r}")
+    return value
+
+
+def _typecheck(kind: str, value: Any) -> bool:
+    if kind == _STR:
+        return isinstance(value, str) and value != ""
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    if kind == _DICT:
+        return isinstance(value, dict)
+    if kind == _OPT_STR:
+        return value is None or (isinstance(value, str) and value != "")
+    if kind == _OPT_INT:
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    if kind == "list":
+        return isinstance(value, list) and all(v in PRELUDE for v in value)
+    if kind == _PID:
+        return value in ("self", -1, 0) or (isinstance(value, str) and value != "")
+    raise AssertionError(kind)
+
+
+def _normalise_step(i: int, raw: Any) -> dict[str, Any]:
+    where = f"step {i}"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: a step must be a dict with an 'op', got {type(raw).__name__}")
+    op = raw.get("op")
+    if op not in OPS:
+        raise ValueError(f"{where}: unknown operation {op!r} (known: {', '.join(sorted(OPS))})")
+    where = f"step {i} ({op})"
+    spec = OPS[op]
+    unknown = sorted(set(raw) - set(spec) - {"op"})
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {unknown}; {op} takes {sorted(spec)}")
+    step: dict[str, Any] = {"op": op}
+    for name, (kind, default) in spec.items():
+        if name in raw:
+            value = raw[name]
+        elif name in REQUIRED[op]:
+            raise ValueError(f"{where}: missing field {name!r}")
+        else:
+            value = default
+        if not _typecheck(kind, value):
+            raise ValueError(f"{where}: field {name!r} must be {kind}, got {value!r}")
+        step[name] = copy.deepcopy(value)
+    return step
+
+
+def _check_attr(where: str, attr: dict) -> None:
+    from pmulab.uapi import PerfEventAttr
+
+    try:
+        PerfEventAttr(**attr)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: bad attr: {exc}") from None
+
+
+def validate(steps: list, cpus: int) -> list[dict[str, Any]]:
+    """Check a step list and return it normalised (defaults filled in).
+
+    Raises ValueError naming the step for an unknown operation, an unknown/missing/mistyped
+    field, a task used before it exists or after it exited, an event handle the task never
+    opened, a CPU outside ``0..cpus-1`` or an unknown ioctl request.
+    """
+    if not isinstance(steps, list):
+        raise ValueError(f"steps must be a list, got {type(steps).__name__}")
+    out = []
+    live: dict[str, set[str]] = {}  # task -> ev names in its table
+    asleep: set[str] = set()
+    for i, raw in enumerate(steps):
+        step = _normalise_step(i, raw)
+        op, where = step["op"], f"step {i} ({step['op']})"
+        task = step.get("task")
+        if op == "spawn":
+            if task in live:
+                raise ValueError(f"{where}: task {task!r} already exists")
+            live[task] = set()
+        elif task is not None and task not in live:
+            raise ValueError(f"{where}: unknown or exited task {task!r}")
+        if op == "wake":
+            if task not in asleep:
+                raise ValueError(f"{where}: task {task!r} is not blocked")
+            asleep.discard(task)
+        elif task in asleep:
+            raise ValueError(f"{where}: task {task!r} is blocked; wake it first")
+        elif op == "block":
+            asleep.add(task)
+        for key in ("cpu",):
+            c = step.get(key)
+            if op in ("spawn", "fork") and c is not None and not 0 <= c < cpus:
+                raise ValueError(f"{where}: cpu {c} outside 0..{cpus - 1}")
+        if op == "open":
+            _check_attr(where, step["attr"])
+            if isinstance(step["pid"], str) and step["pid"] != "self" and step["pid"] not in live:
+                raise ValueError(f"{where}: pid names unknown task {step['pid']!r}")
+            if step["group"] is not None and step["group"] not in live[task]:
+                raise ValueError(f"{where}: group leader {step['group']!r} is not an ev of {task!r}")
+            if not -1 <= step["cpu"] < cpus:
+                raise ValueError(f"{where}: cpu {step['cpu']} outside -1..{cpus - 1}")
+            live[task].add(step["ev"])
+        elif op in _EV_OPS:
+            if step["ev"] not in live[task]:
+                raise ValueError(f"{where}: task {task!r} has no event {step['ev']!r}")
+            if op == "close":
+                live[task].discard(step["ev"])
+            if op == "ioctl":
+                try:
+                    ioctl_request(step["request"])
+                except ValueError as exc:
+                    raise ValueError(f"{where}: {exc}") from None
+        elif op == "fork":
+            if step["child"] in live:
+                raise ValueError(f"{where}: task {step['child']!r} already exists")
+            live[step["child"]] = set(live[task])
+        elif op == "exit":
+            del live[task]
+            asleep.discard(task)
+        elif op in ("mrs", "msr"):
+            from pmulab.hw import sysregs
+
+            if step["reg"] != "CNTVCT_EL0":
+                try:
+                    sysregs.lookup(step["reg"])
+                except ValueError as exc:
+                    raise ValueError(f"{where}: {exc}") from None
+        elif op == "run" and step["ticks"] < 0:
+            raise ValueError(f"{where}: ticks must be >= 0")
+        out.append(step)
+    return out
+
+
+@dataclass
+class OpList:
+    """A named operation list with the machine it runs on and the initial sysctls."""
+
+    name: str
+    steps: list = field(default_factory=list)
+    machine: dict = field(default_factory=dict)
+    sysctl: dict = field(default_factory=dict)
+    doc: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name or any(c.isspace() for c in self.name):
+            raise ValueError(f"op list name must be a non-empty word, got {self.name!r}")
+        unknown = set(self.machine) - set(_MACHINE_KEYS)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown machine key(s) {sorted(unknown)}")
+        self.machine = {**_MACHINE_KEYS, **self.machine}
+        for k, v in self.sysctl.items():
+            if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"{self.name}: sysctl {k!r}={v!r} must be a name and an int")
+        try:
+            self.steps = validate(self.steps, self.machine["cpus"])
+        except ValueError as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
+
+    @property
+    def tasks(self) -> list[str]:
+        """Task names in order of creation (spawn and fork)."""
+        return [s["task"] if s["op"] == "spawn" else s["child"] for s in self.steps if s["op"] in ("spawn", "fork")]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "doc": self.doc, "machine": dict(self.machine), "sysctl": dict(self.sysctl),
+                "steps": copy.deepcopy(self.steps)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> OpList:
+        if not isinstance(d, dict) or "name" not in d:
+            raise ValueError("an op list is a dict with at least 'name' and 'steps'")
+        unknown = set(d) - {"name", "doc", "machine", "sysctl", "steps"}
+        if unknown:
+            raise ValueError(f"{d.get('name')}: unknown key(s) {sorted(unknown)}")
+        return cls(name=d["name"], steps=d.get("steps", []), machine=d.get("machine", {}),
+                   sysctl=d.get("sysctl", {}), doc=d.get("doc", ""))
+
+    @classmethod
+    def from_json(cls, text: str) -> OpList:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"op list is not valid JSON: {exc}") from None
+        return cls.from_dict(d)
+
+
+# ------------------------------------------------------------------------------------------ executor
+class _Run:
+    """State of one execution: the Machine, tasks by name, fds and pages by (task, ev)."""
+
+    def __init__(self, oplist: OpList, machine: Any, park: bool):
+        self.ops, self.m, self.park = oplist, machine, park
+        self.tasks: dict[str, Any] = {}
+        self.fds: dict[str, dict[str, int]] = {}
+        self.pages: dict[str, dict[str, Any]] = {}
+        self.asleep: set[str] = set()  # blocked by a "block" step (not only parked)
+
+
+def _new_machine(oplist: OpList) -> Any:
+    from .machine import Machine
+
+    mc = oplist.machine
+    sc = oplist.sysctl
+    return Machine(cpus=mc["cpus"], counters=mc["counters"], pmu=mc["pmu"], design=mc["design"],
+                   perf_user_access=sc.get("kernel.perf_user_access", 0),
+                   perf_event_paranoid=sc.get("kernel.perf_event_paranoid", 2), seed=0)
+
+
+def execute(oplist: OpList | dict | list, machine: Any = None, *, park: bool = True) -> list[dict[str, Any]]:
+    """Run ``oplist`` on ``machine`` (default: a fresh Machine from the list's header) and return
+    one observation record per step.
+
+    ``oplist`` may be an OpList, its dict form, or a bare step list (run on a 1-CPU machine), so
+    any list (a test's, the explorer's) can be replayed. Errors the kernel returns become
+    records (``errno``); misuse raises ValueError naming the step.
+
+    ``park=True`` (the default) runs every task as the oracle's guest does: a task sleeps
+    between its steps (a worker blocked in read() on its command pipe), is woken for its next
+    step and switched in by it (Kernel: try_to_wake_up, then __schedule -> perf_event_task_sched_in);
+    a "run" wakes every task not blocked by a "block" step, lets time pass, and puts them back
+    to sleep. ``park=False`` leaves a task current on its CPU after its step, as plain Task
+    calls do.
+    """
+    if isinstance(oplist, list):
+        oplist = OpList(name="ops", steps=oplist)
+    elif isinstance(oplist, dict):
+        oplist = OpList.from_dict(oplist)
+    elif not isinstance(oplist, OpList):
+        raise TypeError(f"execute needs an OpList, dict or list, not {type(oplist).__name__}")
+    run = _Run(oplist, machine if machine is not None else _new_machine(oplist), park)
+    if machine is not None:
+        for name, value in oplist.sysctl.items():
+            machine.sysctl(name, value)
+    records = []
+    for i, step in enumerate(oplist.steps):
+        rec = {"step": i, "op": step["op"], "task": step.get("task")}
+        name = step.get("task") if step["op"] not in ("spawn", "block", "wake") else None
+        if name is not None:
+            _unpark(run, name)
+        rec.update(_do(run, step))
+        if name is not None:
+            _park(run, name)
+        if step["op"] in ("spawn", "fork"):
+            _park(run, step["task"] if step["op"] == "spawn" else step["child"])
+        records.append(rec)
+    return records
+
+
+def _unpark(run: _Run, name: str) -> None:
+    from .sched import BLOCKED
+
+    t = run.tasks.get(name)
+    if run.park and t is not None and t.state == BLOCKED:
+        t.wake()
+
+
+def _park(run: _Run, name: str) -> None:
+    """The worker answers and blocks in read() on its pipe (Kernel: __schedule, task not runnable)."""
+    from .sched import RUNNABLE
+
+    t = run.tasks.get(name)
+    if run.park and t is not None and t.state == RUNNABLE:
+        t.block()
+
+
+def _run_ticks(run: _Run, ticks: int) -> None:
+    if not run.park:
+        run.m.run(ticks)
+        return
+    awake = [n for n in run.tasks if n not in run.asleep]
+    for n in awake:
+        _unpark(run, n)
+    run.m.run(ticks)
+    for n in awake:
+        _park(run, n)
+
+
+def errname(exc: Exception) -> str:
+    """The errno's kernel name (EOPNOTSUPP, not the C library's alias ENOTSUP)."""
+    import errno as _e
+
+    n = getattr(exc, "errno", None)
+    if n == _e.EOPNOTSUPP:
+        return "EOPNOTSUPP"
+    return _e.errorcode.get(n, "EINVAL") if isinstance(n, int) else "EINVAL"
+
+
+def _page_fields(page: Any) -> dict[str, Any]:
+    """What a task sees in its user page (struct perf_event_mmap_page, include/uapi/linux/perf_event.h)."""
+    return {"cap_user_rdpmc": int(page.cap_user_rdpmc), "index": int(page.index), "pmc_width": int(page.pmc_width),
+            "offset": int(page.offset), "lock": int(page.lock), "lock_even": page.lock % 2 == 0,
+            "time_enabled": int(page.time_enabled), "time_running": int(page.time_running),
+            "te_ge_tr": page.time_enabled >= page.time_running, "cap_user_time": int(page.cap_user_time),
+            "cap_user_time_zero": int(page.cap_user_time_zero), "cap_user_time_short": int(page.cap_user_time_short)}
+
+
+def _value(data: bytes) -> int:
+    return int.from_bytes(data[:8], "little") if len(data) >= 8 else 0
+
+
+def _do(run: _Run, step: dict[str, Any]) -> dict[str, Any]:
+    from pmulab.errors import IllegalInstruction, PerfError
+
+    op, m = step["op"], run.m
+    if op == "sysctl":
+        try:
+            m.sysctl(step["name"], step["value"])
+        except (ValueError, KeyError) as exc:
+            return {"errno": "EINVAL", "why": str(exc)}
+        return {"errno": None}
+    if op == "run":
+        _run_ticks(run, step["ticks"])
+        return {"errno": None}
+    if op == "spawn":
+        from .workload import Workload
+
+        t = m.spawn(step["task"], uid=step["uid"], cpu=step["cpu"], workload=Workload(el0=dict(DEFAULT_WORKLOAD)),
+                    affinity=[step["cpu"]])
+        run.tasks[step["task"]], run.fds[step["task"]], run.pages[step["task"]] = t, {}, {}
+        return {"errno": None}
+    name = step["task"]
+    t = run.tasks[name]
+    fds, pages = run.fds[name], run.pages[name]
+    try:
+        if op == "open":
+            return _open(run, t, step)
+        if op in _EV_OPS:
+            if step["ev"] not in fds:
+                return {"errno": "EBADF"}
+            return _ev_op(run, t, step, fds[step["ev"]])
+        if op == "mrs":
+            try:
+                return {"trap": False, "value": int(t.mrs(step["reg"]))}
+            except IllegalInstruction:
+                return {"trap": True, "value": 0}
+        if op == "msr":
+            try:
+                t.msr(step["reg"], step["value"])
+                return {"trap": False}
+            except IllegalInstruction:
+                return {"trap": True}
+        if op == "fork":
+            cpu = t.cpu if step["cpu"] is None else step["cpu"]
+            child = t.fork(cpu=t.cpu, name=step["child"])
+            child.set_affinity([cpu])  # the child pins itself (sched_setaffinity), as the guest's does
+            run.tasks[step["child"]] = child
+            run.fds[step["child"]] = dict(fds)
+            run.pages[step["child"]] = {}  # perf mappings are VM_DONTCOPY
+            return {"errno": None}
+        if op == "exec":
+            t.exec()
+            pages.clear()
+            return {"errno": None}
+        if op == "exit":
+            t.exit()
+            del run.tasks[name]
+            return {"errno": None}
+        if op == "block":
+            run.asleep.add(name)
+            if not run.park:
+                t.block()
+            return {"errno": None}
+        if op == "wake":
+            run.asleep.discard(name)
+            if not run.park:
+                t.wake()
+            return {"errno": None}
+    except PerfError as exc:
+        return {"errno": errname(exc)}
+    raise AssertionError(f"unhandled op {op}")
+
+
+def _open(run: _Run, t: Any, step: dict[str, Any]) -> dict[str, Any]:
+    from pmulab.errors import PerfError
+    from pmulab.uapi import PerfEventAttr
+
+    pid = step["pid"]
+    if pid == "self":
+        pid = 0
+    elif isinstance(pid, str):
+        target = run.tasks.get(pid)
+        pid = target.pid if target is not None else 999999
+    fds = run.fds[step["task"]]
+    group = fds.get(step["group"], -1) if step["group"] is not None else -1
+    try:
+        fd = t.perf_event_open(PerfEventAttr(**step["attr"]), pid=pid, cpu=step["cpu"], group_fd=group,
+                               flags=step["flags"])
+    except PerfError as exc:
+        return {"errno": errname(exc)}
+    fds[step["ev"]] = fd
+    return {"errno": None}
+
+
+def _ev_op(run: _Run, t: Any, step: dict[str, Any], fd: int) -> dict[str, Any]:
+    from pmulab.errors import IllegalInstruction
+    from pmulab.user import read_self
+
+    op, m, name = step["op"], run.m, step["task"]
+    pages = run.pages[name]
+    if op == "mmap":
+        page = t.mmap(fd, pages=step["pages"], write=step["write"])
+        pages[step["ev"]] = page
+        with m.enter(t, "page", record=False):
+            return {"errno": None, **_page_fields(page)}
+    if op == "munmap":
+        try:
+            t.munmap(fd)
+        except ValueError:
+            return {"errno": "EINVAL"}
+        pages.pop(step["ev"], None)
+        return {"errno": None}
+    if op == "close":
+        t.close(fd)
+        del run.fds[name][step["ev"]]
+        return {"errno": None}
+    if op == "ioctl":
+        t.ioctl(fd, ioctl_request(step["request"]), step["arg"])
+        return {"errno": None}
+    if op == "read":
+        data = t.read(fd)
+        return {"errno": None, "value": _value(data), "nbytes": len(data)}
+    if op == "read_self":
+        for action in step["prelude"]:
+            if action == "reset":
+                t.ioctl(fd, ioctl_request("RESET"))
+            elif action == "read":
+                t.read(fd)
+            else:
+                pages[step["ev"]] = t.mmap(fd)
+    page = pages.get(step["ev"])
+    if page is None:
+        return {"errno": "unmapped"}
+    if op == "page":
+        with m.enter(t, "page", record=False):
+            return {"errno": None, **_page_fields(page)}
+    # read_self: read() before, the documented loop, read() after (all as t on its CPU)
+    before = _value(t.read(fd))
+    with m.enter(t, "read_self", record=False):
+        try:
+            value = read_self(t, page, variant="documented", clock=None, scale=False)
+            result = "fallback" if value is None else "value"
+        except IllegalInstruction:
+            value, result = None, "trap"
+    after = _value(t.read(fd))
+    return {"errno": None, "result": result, "self": 0 if value is None else int(value), "read_before": before,
+            "read_after": after}
+
