@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
 
 __all__ = ["Access", "Field", "Register", "close_names", "mask"]
 
@@ -110,39 +111,39 @@ class Register:
     def _mask_of(self, *kinds: Access) -> int:
         return sum(f.mask for f in self.fields if f.access in kinds)
 
-    @property
+    @cached_property
     def valid_mask(self) -> int:
         """Every implemented bit."""
         return self._mask_of(*Access)
 
-    @property
+    @cached_property
     def readable_mask(self) -> int:
         """Bits that read back their state (write-only bits read as zero)."""
         return self._mask_of(Access.RW, Access.RO, Access.W1S, Access.W1C)
 
-    @property
+    @cached_property
     def writable_mask(self) -> int:
         """Bits whose state a plain write replaces."""
         return self._mask_of(Access.RW)
 
-    @property
+    @cached_property
     def set_mask(self) -> int:
         return self._mask_of(Access.W1S)
 
-    @property
+    @cached_property
     def clear_mask(self) -> int:
         return self._mask_of(Access.W1C)
 
-    @property
+    @cached_property
     def action_mask(self) -> int:
         """Write-only bits: writing 1 triggers an action, the bit itself is not stored."""
         return self._mask_of(Access.WO)
 
-    @property
+    @cached_property
     def reset(self) -> int:
         return sum(f.reset << f.lsb for f in self.fields)
 
-    @property
+    @cached_property
     def read_only(self) -> bool:
         return all(f.access is Access.RO for f in self.fields)
 

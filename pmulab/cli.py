@@ -5,6 +5,9 @@ Subcommands (each a ``Command`` in ``COMMANDS``; adding one = one function pair 
 - ``pmulab run``: a small demo machine: one task opens a user-readable INST_RETIRED event,
   mmaps it, runs, reads it from user space with the documented read loop and with read();
   prints a readable trace.
+- ``pmulab run S7 --design v8``: run one review scenario on one design and print its story.
+- ``pmulab scenarios [--design D]``: the scenario x design matrix; exit 1 on any mismatch.
+- ``pmulab bench``: the performance benchmarks (``pmulab.bench``).
 - ``pmulab lab``: start JupyterLab on the notebooks (same flags as ``make lab``).
 """
 
@@ -18,6 +21,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from pmulab.bench import cli as bench_cli
+from pmulab.scenarios import cli as scenarios_cli
 
 __all__ = ["main", "COMMANDS", "Command", "build_parser", "lab_command", "demo"]
 
@@ -33,6 +39,7 @@ class Command:
 
 # -- pmulab run ------------------------------------------------------------------------------------
 def _configure_run(p: argparse.ArgumentParser) -> None:
+    scenarios_cli.add_run_arguments(p)
     p.add_argument("--design", default="v5.17", help="user-access design (default: v5.17)")
     p.add_argument("--ticks", type=int, default=5, help="ticks to run (4 ms each; default: 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the machine (default: 0)")
@@ -64,6 +71,9 @@ def demo(design: str = "v5.17", ticks: int = 5, seed: int = 0, pmu: str = "v3p4"
 def _run(args: argparse.Namespace) -> int:
     from pmulab.errors import IllegalInstruction, PerfError
 
+    status = scenarios_cli.run_main(args)
+    if status is not None:
+        return status
     if args.ticks < 0:
         print("pmulab run: --ticks must be >= 0", file=sys.stderr)
         return 2
@@ -122,10 +132,17 @@ def _lab(args: argparse.Namespace) -> int:
         return 0
 
 
-#: Subcommands by name; later sessions add scenarios/explore/bench here.
+def _command(module) -> Command:
+    """A subcommand defined in another package by ``HELP``, ``configure(parser)`` and ``main(args)``."""
+    return Command(module.HELP, module.configure, module.main)
+
+
+#: Subcommands by name.
 COMMANDS: dict[str, Command] = {
     "run": Command("run a small demo machine and print its trace", _configure_run, _run),
     "lab": Command("start JupyterLab on the notebooks", _configure_lab, _lab),
+    "scenarios": _command(scenarios_cli),
+    "bench": _command(bench_cli),
 }
 
 

@@ -13,15 +13,21 @@ import argparse
 from pmulab.scenarios.base import DESIGN_NAMES
 from pmulab.scenarios.registry import SCENARIOS, run_scenario
 
-__all__ = ["add_parser", "add_run_arguments", "main", "run_main", "format_matrix"]
+__all__ = ["HELP", "configure", "add_parser", "add_run_arguments", "main", "run_main", "format_matrix"]
+
+HELP = "run S1..S16 on every user-access design: the scenario x design matrix (observed, expected)"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("scenarios", help="scenario x design matrix (observed, expected)",
-                              description="Run S1..S16 on every user-access design and compare with the expectation.")
+    p = subparsers.add_parser("scenarios", help=HELP, description=HELP)
+    configure(p)
+    return p
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``pmulab scenarios`` to ``p``."""
     p.add_argument("--design", action="append", choices=DESIGN_NAMES, help="only this design (repeatable)")
     p.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="only this scenario (repeatable)")
-    return p
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
