@@ -103,6 +103,10 @@ class ArmPmu:
         self.hw_events = {cpu: PmuHwEvents() for cpu in range(kernel.ncpus)}
         self.sched_cb_usage = 0
         self.sched_task = None
+        #: Observers of every ``armv8pmu_start`` on a CPU of this PMU: callables
+        #: ``hook(cpu_pmu)`` run right after it (this_cpu() = that CPU). The lab's invariant
+        #: checks and the explorer watch PMUSERENR_EL0 decisions here; the kernel has no such list.
+        self.start_hooks: list = []
         if self.design.sched_task is not None:
             self.sched_task = lambda ctx, sched_in: self.design.sched_task(self, ctx, sched_in)
         for cpu in cpus:

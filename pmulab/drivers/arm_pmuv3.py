@@ -260,6 +260,8 @@ class PmuV3:
         """Kernel: armv8pmu_start -- the design decides PMUSERENR_EL0, then PMCR_EL0.E = 1."""
         self.cpu_pmu.design.start(self.cpu_pmu)
         self.pmcr_write(self.pmcr_read() | PMCR["E"].mask)
+        for hook in getattr(self.cpu_pmu, "start_hooks", ()):
+            hook(self.cpu_pmu)
 
     def stop(self) -> None:
         """Kernel: armv8pmu_stop -- PMCR_EL0.E = 0 (PMUSERENR_EL0 untouched in v5.17)."""
