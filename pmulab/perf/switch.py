@@ -13,6 +13,13 @@ hrtimer itself (rotation runs at every tick when necessary: the default
 ``perf_event_mux_interval_ms`` is one jiffy), throttling/frequency adjustment at the tick.
 Pinned to: Linux v5.17 kernel/events/core.c, including the heterogeneous "HACK" that points a
 task context's ``pmu`` at the CPU context's (the first hardware PMU) at sched-in.
+Heterogeneous consequence (checked against the v5.13..v6.1 ``perf_event_context_sched_in``):
+the context-wide ``perf_pmu_disable/enable`` acts on the first PMU only, whose
+``armpmu_enable`` returns at once on CPUs it does not serve; another cluster's PMU is
+re-enabled (``start()``) only by ``event_sched_in``/``event_sched_out`` of its own events,
+which bracket ``pmu->add/del`` with that event's PMU, or by its IRQ handler. A task whose
+events all belong to cluster X, switched in on a cluster-Y CPU, therefore leaves Y's
+PMUSERENR_EL0 as Y's last start() set it (spec §7 S12; tests/linux/test_linux_hetero.py).
 """
 
 from __future__ import annotations
