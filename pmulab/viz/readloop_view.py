@@ -213,27 +213,34 @@ class ReadLoopLab(widgets.VBox):
 
     # ------------------------------------------------------------------------------- the view
     def _build_figure(self) -> None:
-        self.xs, self.ys = bq.LinearScale(), bq.LinearScale(min=0.0)
-        self.lines = bq.Lines(x=np.arange(2.0), y=np.zeros((3, 2)), scales={"x": self.xs, "y": self.ys},
-                              colors=["#1f77b4", "#ff7f0e", "#2ca02c"], labels=["page lock", "page index", "loop seq"],
-                              line_style="solid", marker="circle", marker_size=24, display_legend=True,
-                              stroke_width=2)
+        self.xs, self.ys = bq.LinearScale(), bq.LinearScale(min=0.0, max=8.0)
+        sc = {"x": self.xs, "y": self.ys}
+        self.lock_line, self.index_line, self.seq_line = (
+            bq.Lines(x=np.arange(2.0), y=np.zeros(2), scales=sc, colors=[colour], labels=[label], marker="circle",
+                     marker_size=24, display_legend=True, stroke_width=2, line_style=style)
+            for colour, label, style in (("#1f77b4", "page lock", "solid"), ("#ff7f0e", "page index", "solid"),
+                                         ("#2ca02c", "loop seq (lock read at step 'lock')", "dashed")))
         self.injected = bq.Scatter(x=[], y=[], marker="cross", colors=["#d62728"], default_size=120,
-                                   scales={"x": self.xs, "y": self.ys}, display_legend=True, labels=["injection"])
+                                   scales=sc, display_legend=True, labels=["injection"])
         axes = [bq.Axis(scale=self.xs, label="loop step / injection", tick_format="d"),
                 bq.Axis(scale=self.ys, side="left", label="value", tick_format="d")]
-        self.fig = bq.Figure(marks=[self.lines, self.injected], axes=axes, title="user page lock / index while T reads",
-                             legend_location="top-left", animation_duration=0,
-                             layout=widgets.Layout(width="100%", height="300px"),
+        self.fig = bq.Figure(marks=[self.lock_line, self.index_line, self.seq_line, self.injected], axes=axes,
+                             title="user page lock / index while T reads", legend_location="top-left",
+                             animation_duration=0, layout=widgets.Layout(width="100%", height="300px"),
                              fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20})
 
     def redraw(self) -> None:
         s = self.series()
         x = np.arange(len(self.events), dtype=float)
         inj = [i for i, e in enumerate(self.events) if e["kind"] == "inject"]
+        has_seq = ~np.isnan(s["seq"])
+        top = max(s["lock"].max(), s["index"].max())
         with self.fig.hold_sync():
-            self.lines.x = x
-            self.lines.y = np.vstack([s["lock"], s["index"], s["seq"]])
+            self.xs.min, self.xs.max = 0.0, float(max(len(self.events) - 1, 6))
+            self.ys.max = float(max(8.0, top + 2.0))
+            self.lock_line.x, self.lock_line.y = x, s["lock"]
+            self.index_line.x, self.index_line.y = x, s["index"]
+            self.seq_line.x, self.seq_line.y = x[has_seq], s["seq"][has_seq]
             self.injected.x = np.array(inj, dtype=float)
             self.injected.y = s["lock"][inj] if inj else np.array([], dtype=float)
         self.step_button.disabled = self.finish_button.disabled = self.loop.done
