@@ -51,7 +51,7 @@ test: $(VENV)/.stamp-test chromium lint binder-check
 	$(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks
 
 oracle: $(VENV)/.stamp-lab
-	$(PY) -m pmulab.oracle.cli oracle --record
+	$(VENV)/bin/pmulab oracle --record
 
 bench: $(VENV)/.stamp-lab
 	$(VENV)/bin/pmulab bench

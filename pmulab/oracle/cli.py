@@ -16,9 +16,17 @@ __all__ = ["add_parser", "main"]
 _CPU_TO_PMU = {"cortex-a72": "v3p4", "max": "v3p5"}
 
 
+HELP = "compare the model with real arm64 Linux under QEMU (recorded truths, or --live)"
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("oracle", help="compare the model with real arm64 Linux under QEMU",
-                              description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser("oracle", help=HELP, description=__doc__.split("\n\n")[0])
+    configure(p)
+    return p
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``pmulab oracle`` to ``p``."""
     p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     p.add_argument("--live", action="store_true", help="boot the real kernel now (sets up QEMU if needed)")
     p.add_argument("--record", action="store_true", help="boot and rewrite oracle/truths/*.json")
@@ -27,7 +35,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="QEMU boots in parallel")
     p.add_argument("--all-cells", action="store_true", help="print matching cells too")
     p.set_defaults(func=main)
-    return p
 
 
 def main(args) -> int:
