@@ -2,10 +2,10 @@
 
 Models: drivers/perf/arm_pmu.c -- ``armpmu_event_init`` / ``__hw_perf_event_init`` (CPU class
 check, mapping, filters, default period, group validation on a fake ``pmu_hw_events``),
-``armpmu_add/del/start/stop/read``, ``armpmu_event_set_period`` and ``armpmu_event_update``
-with their exact 64-bit arithmetic, ``armpmu_enable/disable`` (start only when a counter is in
-use), ``armpmu_filter_match``, and the PMUv3 IRQ handler ``armv8pmu_handle_irq``. One
-``ArmPmu`` per PMU type (several on big.LITTLE), one ``PmuHwEvents`` per CPU.
+``armpmu_add/del/start/stop/read``, ``armpmu_enable/disable`` (start only when a counter is in
+use), ``armpmu_filter_match``; the period arithmetic and the PMUv3 IRQ handler are in
+``pmulab.drivers.arm_pmu_irq``. One ``ArmPmu`` per PMU type (several on big.LITTLE), one
+``PmuHwEvents`` per CPU.
 The PMUv3 register work is ``pmulab.drivers.arm_pmuv3.PmuV3``; the EL0-access policy is the
 user-access design (``pmulab.drivers.user_access``); the perf core (bound after construction,
 ``bind(core)``) owns ``update_userpage``, the per-CPU task context and ``perf_event_overflow``.
@@ -20,6 +20,7 @@ import errno
 from dataclasses import dataclass, field
 
 from pmulab.drivers import arm_pmuv3_events as evmap
+from pmulab.drivers.arm_pmu_irq import PeriodIrqMixin
 from pmulab.drivers.arm_pmuv3 import EVT_64BIT, PmuV3
 from pmulab.drivers.user_access import resolve
 from pmulab.errors import PerfError
@@ -34,11 +35,6 @@ __all__ = ["ArmPmu", "PmuHwEvents", "DEFAULT_TYPE"]
 DEFAULT_TYPE = 8
 _U64 = (1 << 64) - 1
 
-
-def _s64(value: int) -> int:
-    """Reinterpret a 64-bit pattern as a signed s64 (``local64_t`` period_left)."""
-    value &= _U64
-    return value - (1 << 64) if value >> 63 else value
 
 
 @dataclass(eq=False)
@@ -64,7 +60,7 @@ class PmuHwEvents:
         return bool(self.used_mask >> idx & 1)
 
 
-class ArmPmu:
+class ArmPmu(PeriodIrqMixin):
     """One Arm PMU type (``struct arm_pmu`` + its ``struct pmu``); implements ``pmulab.perf.api.Pmu``.
 
     Parameters
@@ -252,44 +248,6 @@ class ArmPmu:
         """Kernel: armpmu_read."""
         self.event_update(event)
 
-    # --- arithmetic ----------------------------------------------------------------------------
-    def event_set_period(self, event: PerfEvent) -> bool:
-        """Kernel: armpmu_event_set_period -- True when a period elapsed.
-
-        ``left`` is clamped to half the counter width; ``prev_count`` becomes the full 64-bit
-        ``-left`` and the counter ``-left`` masked to the event's width (so a 32-bit event
-        with left 0x7FFFFFFF gets counter 0x80000001, prev_count 0xFFFFFFFF80000001).
-        """
-        hw = event.hw
-        left, period = _s64(hw.period_left), _s64(hw.sample_period)
-        max_period = self.max_period(event)
-        elapsed = False
-        if left <= -period:
-            left = period
-            hw.period_left, hw.last_period, elapsed = left, period, True
-        if left <= 0:
-            left += period
-            hw.period_left, hw.last_period, elapsed = left, period, True
-        left = min(left, max_period >> 1)
-        hw.prev_count = -left & _U64
-        self.ops.write_counter(event, -left & max_period)
-        self.update_userpage(event)
-        return elapsed
-
-    def event_update(self, event: PerfEvent) -> int:
-        """Kernel: armpmu_event_update -- count += (new - prev) & max_period; returns the raw value.
-
-        ``prev_count`` takes the raw (unbiased, zero-extended) value read.
-        """
-        hw = event.hw
-        prev = hw.prev_count
-        new = self.ops.read_counter(event)
-        hw.prev_count = new
-        delta = (new - prev) & self.max_period(event)
-        event.count = (event.count + delta) & _U64
-        hw.period_left = _s64(hw.period_left - delta)
-        return new
-
     # --- whole-PMU callbacks --------------------------------------------------------------------
     def pmu_enable(self) -> None:
         """Kernel: armpmu_enable -- start() only on a supported CPU with a counter in use."""
@@ -329,31 +287,3 @@ class ArmPmu:
         Run once per machine (on any one ArmPmu); delegates to ``Design.sysctl_write``.
         """
         self.design.sysctl_write(self.kernel, "kernel.perf_user_access", old, value)
-
-    # --- interrupt -----------------------------------------------------------------------------
-    def handle_irq(self, cpu: int) -> bool:
-        """Kernel: armv8pmu_handle_irq on ``cpu`` (must be this_cpu); False = IRQ_NONE.
-
-        Reads and clears PMOVS, stops the PMU, and for each overflowed counter with an event:
-        update, re-arm the period, and if a period elapsed call the core's
-        ``perf_event_overflow(event)`` (nonzero -> throttle: disable the event); then start().
-        """
-        if cpu != self.kernel.this_cpu():
-            raise ValueError(f"handle_irq({cpu}) must run on CPU {cpu}, not on CPU {self.kernel.this_cpu()}")
-        pmovs = self.ops.getreset_flags()
-        if not pmovs:
-            return False
-        hw_events = self.hw_events[cpu]
-        self.ops.stop()
-        for idx in range(self.num_events):
-            event = hw_events.events[idx]
-            if event is None or not self.ops.has_overflowed(pmovs, idx):
-                continue
-            self.event_update(event)
-            if not self.event_set_period(event):
-                continue
-            overflow = getattr(self.core, "perf_event_overflow", None)
-            if overflow is not None and overflow(event):
-                self.ops.disable_event(event)
-        self.ops.start()
-        return True
