@@ -145,7 +145,11 @@ def _event(n: _Namer, e: Any, buffers: dict) -> dict:
         if k not in out:
             out[k] = n.plain(v)
     buf = buffers.get(e.id)
-    out["buffer"] = None if buf is None else [buf[0], hashlib.sha256(bytes(buf[1])).hexdigest(), buf[2]]
+    if buf is not None:  # (data pages, the mapping's bytes, writable): the bytes as a digest
+        parts = buf if isinstance(buf, tuple) else (buf,)
+        buf = [hashlib.sha256(bytes(x)).hexdigest() if isinstance(x, (bytes, bytearray)) else n.plain(x)
+               for x in parts]
+    out["buffer"] = buf
     return out
 
 
