@@ -6,13 +6,17 @@ exact 64-bit arithmetic (spec §2.6), and the PMUv3 overflow handler ``armv8pmu_
 elapsed periods to the core's ``perf_event_overflow``, start -- which re-decides PMUSERENR_EL0).
 ``ArmPmu`` inherits these as ``PeriodIrqMixin``; they use its ``ops`` (PmuV3), ``hw_events``,
 ``max_period``, ``update_userpage``, ``kernel`` and ``core``.
-Omits: sample records (the core's overflow hook gets the event only), NMI handling, IRQ stats.
+The overflow hook gets ``perf_sample_data_init(&data, 0, last_period)`` (arm64 sets no address)
+and no regs (the core takes the interrupted context itself, as get_irq_regs() would); the
+periods a tick's burst of counts ran past are reported one by one (``_overflow_backlog``).
+Omits: NMI handling, IRQ stats, ``perf_sample_event_took``'s timing (the core charges a model cost).
 Pinned to: Linux v5.17.
 """
 
 from __future__ import annotations
 
 from pmulab.perf.api import PerfEvent
+from pmulab.perf.sampling import SampleData
 
 __all__ = ["PeriodIrqMixin"]
 
@@ -72,7 +76,7 @@ class PeriodIrqMixin:
 
         Reads and clears PMOVS, stops the PMU, and for each overflowed counter with an event:
         update, re-arm the period, and if a period elapsed call the core's
-        ``perf_event_overflow(event)`` (nonzero -> throttle: disable the event); then start().
+        ``perf_event_overflow(event, data, regs)`` (nonzero -> throttle: disable the event); then start().
         """
         if cpu != self.kernel.this_cpu():
             raise ValueError(f"handle_irq({cpu}) must run on CPU {cpu}, not on CPU {self.kernel.this_cpu()}")
@@ -86,10 +90,31 @@ class PeriodIrqMixin:
             if event is None or not self.ops.has_overflowed(pmovs, idx):
                 continue
             self.event_update(event)
-            if not self.event_set_period(event):
-                continue
             overflow = getattr(self.core, "perf_event_overflow", None)
-            if overflow is not None and overflow(event):
+            stop = self._overflow_backlog(event, overflow)
+            if not self.event_set_period(event) and not stop:
+                continue
+            if stop or (overflow is not None and overflow(event, SampleData(0, event.hw.last_period), None)):
                 self.ops.disable_event(event)
         self.ops.start()
         return True
+
+    def _overflow_backlog(self, event: PerfEvent, overflow) -> bool:
+        """The interrupts a sampling event would have raised earlier within this tick.
+
+        The model delivers a tick's occurrences at once, so a counter may have run several
+        periods past its overflow before this IRQ; real hardware would have interrupted after
+        each. Every whole period beyond the one ``armpmu_event_set_period`` accounts is
+        reported here, oldest first, each as ``perf_sample_data_init(&data, 0, period)`` +
+        ``perf_event_overflow``; True when the core asked to stop (throttled, event_limit).
+        """
+        hw = event.hw
+        period = _s64(hw.sample_period)
+        if overflow is None or not event.attr.sample_period or period <= 0:
+            return False
+        while _s64(hw.period_left) <= -period:
+            hw.period_left = _s64(hw.period_left + period)
+            hw.last_period = period
+            if overflow(event, SampleData(0, period), None):
+                return True
+        return False

@@ -75,6 +75,8 @@ class HwPerfEvent:
     last_period: int = 0
     state: HES = HES.STOPPED | HES.UPTODATE
     interrupts: int = 0
+    interrupts_seq: int = -1  # perf_throttled_seq of the tick ``interrupts`` counts in
+    freq_count_stamp: int = 0  # count at the last frequency re-estimate
     target: Any = None  # the task of a task-bound event (set before event_init)
 
 
@@ -115,6 +117,8 @@ class PerfEvent:
     event_limit: int = 0
     oncpu: int = -1
     pending: list = field(default_factory=list)  # ring-buffer records (sampling), later
+    rb: Any = None  # the perf.ring_buffer.RingBuffer its output goes to (own mmap or SET_OUTPUT)
+    lost_samples: int = 0  # SAMPLE records dropped for want of space (PERF_FORMAT_LOST)
 
     @property
     def is_group_leader(self) -> bool:

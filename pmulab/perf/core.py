@@ -6,7 +6,8 @@ when heterogeneous arm_pmus share ``perf_hw_context``), per-task contexts create
 first event (``task.perf_ctx``), the event id counter, ``pmu_disable_count`` per PMU and CPU --
 and its entry points, each in its own module: ``open`` (perf_event_open), ``ioctl``, ``read``,
 ``mmap`` (mmap/munmap/update_userpage), ``lifecycle`` (close/fork/exec/exit/overflow),
-``sched`` (context switch, tick, rotation), ``funcall`` (task/cpu/event_function_call).
+``sched`` (context switch, tick, rotation), ``funcall`` (task/cpu/event_function_call),
+``sampling`` (perf_event_overflow, throttling, frequency mode, ring buffer, side-band records).
 Omits: software, tracepoint and uncore PMUs; see each module.
 Pinned to: Linux v5.17.
 """
@@ -23,13 +24,14 @@ from pmulab.perf.lifecycle import LifecycleMixin
 from pmulab.perf.mmap import MmapMixin
 from pmulab.perf.open import OpenMixin
 from pmulab.perf.read import ReadMixin
+from pmulab.perf.sampling import SamplingMixin
 from pmulab.perf.sched import SchedMixin
 from pmulab.perf.switch import SwitchMixin
 
 __all__ = ["PerfCore"]
 
 
-class PerfCore(OpenMixin, IoctlMixin, ReadMixin, MmapMixin, LifecycleMixin, SwitchMixin, SchedMixin,
+class PerfCore(SamplingMixin, OpenMixin, IoctlMixin, ReadMixin, MmapMixin, LifecycleMixin, SwitchMixin, SchedMixin,
                 FuncallMixin):
     """The perf core of one machine.
 
@@ -58,6 +60,7 @@ class PerfCore(OpenMixin, IoctlMixin, ReadMixin, MmapMixin, LifecycleMixin, Swit
         self._buffers: dict[int, tuple] = {}  # event id -> (data pages, bytearray, writable)
         self._pending: list[PerfEvent] = []  # events with a pending disable (irq_work)
         self.race_hook = None
+        self._init_sampling()
         for pmu in self.pmus:
             bind = getattr(pmu, "bind", None)
             if callable(bind):

@@ -11,7 +11,8 @@ out, then OFF), ``_perf_event_reset`` (``perf_event_read``, count = 0,
 ``event_limit += n`` then enable), ``_perf_event_period`` (``event_function_call``: stop with
 update, ``period_left = 0``, start -> the driver re-arms and republishes the user page), and
 PERF_EVENT_IOC_ID (the primary id).
-Omits: SET_OUTPUT, SET_BPF, PAUSE_OUTPUT, QUERY_BPF, MODIFY_ATTRIBUTES (NotModelledError);
+PERF_EVENT_IOC_SET_OUTPUT is handled in pmulab.perf.sampling (perf_event_set_output).
+Omits: SET_BPF, PAUSE_OUTPUT, QUERY_BPF, MODIFY_ATTRIBUTES (NotModelledError);
 SET_FILTER answers -EINVAL as for any hardware event.
 Pinned to: Linux v5.17 kernel/events/core.c.
 """
@@ -30,7 +31,7 @@ from pmulab.perf.read import primary_event_id
 __all__ = ["IoctlMixin"]
 
 _NOT_MODELLED = {
-    uapi.PERF_EVENT_IOC_SET_OUTPUT, uapi.PERF_EVENT_IOC_SET_BPF, uapi.PERF_EVENT_IOC_PAUSE_OUTPUT,
+    uapi.PERF_EVENT_IOC_SET_BPF, uapi.PERF_EVENT_IOC_PAUSE_OUTPUT,
     uapi.PERF_EVENT_IOC_QUERY_BPF, uapi.PERF_EVENT_IOC_MODIFY_ATTRIBUTES,
 }
 

@@ -10,7 +10,9 @@ Models:
 - ``now`` (Kernel: ``local_clock`` / ``perf_clock``): nanoseconds since boot, advancing one tick
   (HZ=250: 4 ms) per ``Machine.run`` step; every action within a tick sees the same time.
 - sysctls (Kernel: ``/proc/sys/kernel/perf_*``): ``kernel.perf_event_paranoid`` (proc_dointvec),
-  ``kernel.perf_event_max_sample_rate`` (>= 1) and ``kernel.perf_user_access`` (0..1, Kernel:
+  ``kernel.perf_event_max_sample_rate`` (>= 1; lowered by the perf core's
+  ``perf_sample_event_took``), ``kernel.perf_cpu_time_max_percent`` (0..100),
+  ``kernel.perf_event_mlock_kb`` and ``kernel.perf_user_access`` (0..1, Kernel:
   ``armv8pmu_proc_user_access_handler``: the write goes through the driver's handler).
 - ``capable`` (Kernel: ``perfmon_capable``): uid 0 in the model.
 Omits: preemption counts, IRQ masking, CPU hotplug (an smp_call never fails with -ENXIO).
@@ -40,9 +42,13 @@ SYSCTL_DEFAULTS = {
     "kernel.perf_event_paranoid": 2,
     "kernel.perf_event_max_sample_rate": 100000,
     "kernel.perf_user_access": 0,
+    "kernel.perf_cpu_time_max_percent": 25,
+    "kernel.perf_event_mlock_kb": 516,
 }
 _RANGES = {
     "kernel.perf_event_max_sample_rate": (1, None),
+    "kernel.perf_cpu_time_max_percent": (0, 100),
+    "kernel.perf_event_mlock_kb": (0, None),
     "kernel.perf_user_access": (0, 1),
 }
 

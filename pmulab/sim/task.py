@@ -180,6 +180,12 @@ class Task:
             ret = self._m.perf.ioctl(self, f.event, request, arg)
             return 0 if ret is None else ret
 
+    def poll(self, fd: int) -> int:
+        """Kernel: perf_poll with a zero timeout: POLLIN after a ring-buffer wakeup (watermark or
+        wakeup_events), POLLHUP once the event exited; 0 otherwise. Reading clears the bits."""
+        with self._m.enter(self, "poll", fd=fd):
+            return self._m.perf.poll(self, self._file(fd).event)
+
     def read(self, fd: int, count: int | None = None) -> bytes:
         """Kernel: perf_read; bytes in the event's read_format layout (``count``: the buffer size,
         None = large enough; smaller than the layout -> ENOSPC)."""

@@ -57,11 +57,14 @@ class Workload:
     el0, el1 : mapping of event name (or number) to occurrences per tick at EL0 / EL1.
     jitter : float in [0, 1]; each tick every rate is scaled by ``1 + jitter * u``,
         ``u`` uniform in [-1, 1) from the Machine's generator, then rounded.
+    profile : optional ``pmulab.sim.profile.Profile``: the code a sample's IP and call chain
+        are drawn from.
     """
 
-    __slots__ = ("_el0", "_el1", "_jitter", "_table")
+    __slots__ = ("_el0", "_el1", "_jitter", "_table", "_profile")
 
-    def __init__(self, el0: Mapping | None = None, el1: Mapping | None = None, jitter: float = 0.0):
+    def __init__(self, el0: Mapping | None = None, el1: Mapping | None = None, jitter: float = 0.0,
+                 profile=None):
         self._el0 = _rates("el0", el0)
         self._el1 = _rates("el1", el1)
         if isinstance(jitter, bool) or not isinstance(jitter, numbers.Real):
@@ -75,6 +78,14 @@ class Workload:
                 table[el, int(ev)] = rate
         table.setflags(write=False)
         self._table = table
+        if profile is not None and not callable(getattr(profile, "sample_regs", None)):
+            raise TypeError(f"Workload profile must be a pmulab.sim.profile.Profile, not {type(profile).__name__}")
+        self._profile = profile
+
+    @property
+    def profile(self):
+        """The code profile (``pmulab.sim.profile.Profile``) samples draw their IP from, or None."""
+        return self._profile
 
     @property
     def el0(self) -> dict[str, float]:
@@ -99,12 +110,15 @@ class Workload:
             parts.append(f"el1={self.el1!r}")
         if self._jitter:
             parts.append(f"jitter={self._jitter!r}")
+        if self._profile is not None:
+            parts.append(f"profile={self._profile!r}")
         return f"Workload({', '.join(parts)})"
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Workload):
             return NotImplemented
-        return self._jitter == other._jitter and np.array_equal(self._table, other._table)
+        return (self._jitter == other._jitter and np.array_equal(self._table, other._table)
+                and self._profile == other._profile)
 
     def __hash__(self) -> int:
         return hash((self._jitter, self._table.tobytes()))

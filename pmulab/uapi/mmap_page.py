@@ -110,6 +110,21 @@ class MmapPage(ctypes.LittleEndianStructure):
             return ctypes.string_at(ctypes.addressof(self), PAGE_SIZE)
         return bytes(self).ljust(PAGE_SIZE, b"\0")
 
+    @property
+    def data(self) -> memoryview | None:
+        """The live data area (``data_size`` bytes at ``data_offset`` of the buffer this page
+        heads), or None when the mapping has no ring buffer (``data_size`` 0 or no backing)."""
+        size, offset = int(self.data_size), int(self.data_offset)
+        objects = getattr(self, "_objects", None)
+        if not size or not isinstance(objects, dict):
+            return None
+        for obj in objects.values():
+            if isinstance(obj, memoryview):
+                start = _offset_in(self, obj) + offset
+                view = obj.cast("B")
+                return view[start:start + size] if start + size <= view.nbytes else None
+        return None
+
     def snapshot(self) -> dict[str, int]:
         """Every named field (and the cap bits) as plain ints: a copy for traces and views."""
         out = {name: getattr(self, name) for name, *_ in self._fields_ if not name.startswith("reserved")}

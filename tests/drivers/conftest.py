@@ -60,6 +60,7 @@ class FakeCore:
         self.pages = []  # (event id, user index at the time) per update_userpage call
         self.ctx = [SimpleNamespace(task_ctx=None) for _ in range(ncpus)]
         self.overflows = []
+        self.sample_data = []  # perf_sample_data of each overflow
         self.throttle = 0
 
     def update_userpage(self, event):
@@ -69,8 +70,9 @@ class FakeCore:
     def cpu_ctx(self, cpu):
         return self.ctx[cpu]
 
-    def perf_event_overflow(self, event):
+    def perf_event_overflow(self, event, data=None, regs=None):
         self.overflows.append(event.id)
+        self.sample_data.append(data)
         return self.throttle
 
 

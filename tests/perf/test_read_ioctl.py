@@ -141,7 +141,8 @@ def test_ioctl_unknown_request_enotty(m):
         k.syscall(a, "ioctl", ev, 0x1234)
     assert info.value.errno == errno.ENOTTY and ev.state == EventState.ACTIVE
     with pytest.raises(NotModelledError):
-        k.syscall(a, "ioctl", ev, uapi.PERF_EVENT_IOC_SET_OUTPUT, -1)
+        k.syscall(a, "ioctl", ev, uapi.PERF_EVENT_IOC_PAUSE_OUTPUT, 0)
+    assert k.syscall(a, "ioctl", ev, uapi.PERF_EVENT_IOC_SET_OUTPUT, -1) == 0  # pmulab.perf.sampling
 
 
 def test_refresh_limits_overflows(m):
