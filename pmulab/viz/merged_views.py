@@ -29,6 +29,7 @@ import datetime as dt
 import errno
 import html
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import bqplot as bq
 import ipywidgets as widgets
@@ -42,12 +43,14 @@ from pmulab.scenarios import SCENARIOS, matrix
 from pmulab.scenarios.base import DESIGN_NAMES
 from pmulab.scenarios.common import busy, raw_attr
 from pmulab.user import ReadLoop
+from pmulab.viz.explorer import ScenarioExplorer
 from pmulab.viz.guard import CallbackGuard
 from pmulab.viz.strip import OwnershipStrip
 
 __all__ = ["SERIES", "COMMITS", "TickRead", "AccessRun", "access_run", "UserAccessLab", "user_access_lab",
            "HopRead", "hop_run", "BigLittleLab", "big_little_lab", "WalkStep", "walkthrough_steps", "Walkthrough",
-           "walkthrough", "DesignMatrix", "design_matrix", "SeriesTimeline", "series_timeline", "read_outcome"]
+           "walkthrough", "walk_columns", "scenario_explorer",
+           "DesignMatrix", "design_matrix", "SeriesTimeline", "series_timeline", "read_outcome"]
 
 #: Outcomes of one self-monitoring read, in legend order.
 OUTCOMES = ("mrs", "fallback", "retried", "SIGILL")
@@ -546,6 +549,13 @@ def walkthrough_steps(design: str = "v5.17") -> list[WalkStep]:
     return steps
 
 
+def walk_columns(steps) -> dict[str, list]:
+    """The walk-through as columns: ``nr_user``, ``pmuserenr0`` (CPU 0), ``el0_reads``, ``current``, ``label``."""
+    return {"label": [s.label for s in steps], "current": [s.current for s in steps],
+            "nr_user": [s.nr_user for s in steps], "pmuserenr0": [s.pmuserenr[0] for s in steps],
+            "el0_reads": [s.el0_reads for s in steps]}
+
+
 class Walkthrough(widgets.VBox):
     """A step slider through ``walkthrough_steps(design)``: nr_user and PMUSERENR plot, strip, text."""
 
@@ -611,6 +621,16 @@ def walkthrough(design: str = "v5.17") -> Walkthrough:
     return Walkthrough(design)
 
 
+def scenario_explorer(name: str, design: str = "v5.17") -> ScenarioExplorer:
+    """``ScenarioExplorer`` for a registered scenario.
+
+    The explorer reads the parameters class as ``scenario.Params``; ``pmulab.scenarios.base.Scenario``
+    calls it ``params``. This hands the explorer a view of the scenario under the name it expects.
+    """
+    sc = SCENARIOS[name]
+    return ScenarioExplorer(SimpleNamespace(name=sc.name, title=sc.title, Params=sc.params), design=design)
+
+
 # ------------------------------------------------------------------------------------------- 08: design matrix
 class DesignMatrix(widgets.VBox):
     """The scenario x design grid as a heat map; a clicked cell (or the menus) shows that run's story.
@@ -645,8 +665,7 @@ class DesignMatrix(widgets.VBox):
         self.grid.observe(self.guard.wrap(self._on_select), names="selected")
         for w in (self.scenario, self.design):
             w.observe(self.guard.wrap(self._on_menu), names="value")
-        n_ok = sum(o.ok for row in self.outcomes.values() for o in row.values())
-        total = len(self.scenarios) * len(self.designs)
+        n_ok, total = self.n_ok, self.total
         key = "".join(f'<span style="{_BADGE}background:{c}">{t}</span>' for c, t in (
             ("#dcfce7", "headline: no (as expected)"), ("#fdba74", "headline: yes (as expected)"),
             ("#dc2626;color:white", "NOT as expected")))
@@ -657,6 +676,19 @@ class DesignMatrix(widgets.VBox):
                           self.guard.out])
         self.add_class("pmulab-matrix")
         self.select(self.scenario.value, self.design.value)
+
+    @property
+    def n_ok(self) -> int:
+        """Runs whose every check has its expected value."""
+        return sum(o.ok for row in self.outcomes.values() for o in row.values())
+
+    @property
+    def total(self) -> int:
+        return len(self.scenarios) * len(self.designs)
+
+    def headline(self, s: str, d: str) -> bool:
+        """The observed headline check of scenario ``s`` on design ``d``."""
+        return bool(self.outcomes[s][d].checks[SCENARIOS[s].headline])
 
     def code(self, s: str, d: str) -> int:
         o = self.outcomes[s][d]
@@ -734,6 +766,7 @@ class SeriesTimeline(widgets.VBox):
             f'<div class="pmulab-commits" style="{_BOX}"><b>Merged</b> (Will Deacon, 14 Dec 2021, branch '
             f"for-next/perf-user-counter-access; in v5.17-rc1):<table>{commits}</table>"
             f"<details><summary>what each version changed</summary><table>{versions}</table></details></div>")
+        self.versions = [v for v, _, _ in SERIES]
         super().__init__([self.fig, self.table])
         self.add_class("pmulab-timeline-series")
 
