@@ -27,14 +27,26 @@ Pinned to: spec/kernel-model.md §7 (S3, S4, S7, S13, S14 and the invariants).
 from __future__ import annotations
 
 import gc
+import sys
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import comb
 from typing import Any
 
 from . import invariants as inv
-from .explore_ops import OP_KINDS, ExploreConfig, World, apply_op, as_step, describe, enabled_ops, from_step
+from .explore_ops import (
+    DEFAULT_OPS,
+    OP_KINDS,
+    ExploreConfig,
+    World,
+    apply_op,
+    as_step,
+    describe,
+    enabled_ops,
+    from_step,
+)
 from .explore_state import canonical, freeze, thaw
 
 __all__ = ["explore", "ExploreResult", "Counterexample", "replay", "explore_benchmark", "MAX_DEPTH",
@@ -179,7 +191,7 @@ def explore(design: Any = "v5.17", *, cpus: int = 2, tasks: Any = 3, depth: int 
     design, cpus, tasks, counters : the machine (``ExploreConfig``); ``config`` overrides them.
     depth : longest operation list explored.
     invariants : names to check after every operation (None: all of ``invariants.INVARIANTS``).
-    ops : operation kinds of the vocabulary (None: all of ``OP_KINDS``).
+    ops : operation kinds of the vocabulary (None: ``DEFAULT_OPS``; "all": ``OP_KINDS``).
     stop_when_found : stop once every chosen invariant has a counterexample.
     max_states : stop (``complete=False``) after this many states.
     progress : called as ``progress(states, transitions, level)`` after each expanded state.
@@ -190,8 +202,8 @@ def explore(design: Any = "v5.17", *, cpus: int = 2, tasks: Any = 3, depth: int 
     """
     names = inv.resolve_names(invariants)
     if config is None:
-        config = ExploreConfig(design=design, cpus=cpus, tasks=tasks, counters=counters,
-                               ops=tuple(OP_KINDS if ops is None else ops), **config_kw)
+        kinds = DEFAULT_OPS if ops is None else (OP_KINDS if ops == "all" else ops)
+        config = ExploreConfig(design=design, cpus=cpus, tasks=tasks, counters=counters, ops=tuple(kinds), **config_kw)
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
         raise ValueError(f"depth must be an int >= 0, got {depth!r}")
     if config.cpus > 4 or len(config.task_specs) > 5 or config.counters > 6 or depth > MAX_DEPTH:
@@ -306,3 +318,14 @@ def explore_benchmark(designs: Any = None, *, cpus: int = 2, tasks: int = 3, dep
                      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                      "violated": sorted(r.counterexamples)})
     return rows
+
+
+class _ExploreModule(types.ModuleType):
+    """``pmulab.sim.explore`` is this module and, as design.md §2 promises, callable:
+    ``pmulab.sim.explore(...)`` is ``pmulab.sim.explore.explore(...)``."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ExploreResult:
+        return explore(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _ExploreModule

@@ -37,12 +37,15 @@ from typing import Any
 
 from pmulab.errors import IllegalInstruction, PerfError
 
-__all__ = ["OP_KINDS", "ATTRS", "ExploreConfig", "World", "enabled_ops", "apply_op", "as_step", "describe",
-           "true_count", "TaskSpec"]
+__all__ = ["OP_KINDS", "DEFAULT_OPS", "ATTRS", "ExploreConfig", "World", "enabled_ops", "apply_op", "as_step",
+           "from_step", "describe", "true_count", "TaskSpec"]
 
 #: Operation kinds of the vocabulary, in the order they are tried (``ExploreConfig.ops`` selects).
 OP_KINDS = ("open", "mmap", "munmap", "close", "enable", "disable", "reset", "tick", "switch", "migrate",
             "block", "wake", "readloop", "irq", "sysctl")
+#: The default vocabulary: the system calls and scheduling that Mark's point 2 and S13 need.
+#: (The full ``OP_KINDS`` triples the states per level; pass ``ops=OP_KINDS`` for it.)
+DEFAULT_OPS = ("open", "mmap", "munmap", "close", "tick", "switch", "block", "wake")
 _IOCTLS = {"enable": "PERF_EVENT_IOC_ENABLE", "disable": "PERF_EVENT_IOC_DISABLE", "reset": "PERF_EVENT_IOC_RESET"}
 
 #: Named perf_event_attr field sets (PERF_TYPE_HARDWARE; config 1 = INSTRUCTIONS, 0 = CPU_CYCLES).
@@ -78,7 +81,7 @@ class ExploreConfig:
     cpus, counters : machine size (PMCR_EL0.N event counters per CPU, plus the cycle counter).
     tasks : an int n (the first n of A(uid 1000), B(1000), C(root), D(1001), E(1002), task i on
         CPU i mod cpus) or a list of ``(name, uid, cpu)``.
-    ops : the operation kinds used (subset of ``OP_KINDS``).
+    ops : the operation kinds used (subset of ``OP_KINDS``; default ``DEFAULT_OPS``).
     attr : the attr name of task-bound opens (``ATTRS``); CPU-bound opens use ``cpu_attr``.
     targets : which opens exist: ``"self"`` (a task on itself), ``"other"`` (on another task
         it may ptrace: same uid, or root), ``"cpu"`` (root only, pid -1 on each CPU).
@@ -91,11 +94,11 @@ class ExploreConfig:
     cpus: int = 2
     counters: int = 2
     tasks: Any = 3
-    ops: tuple = OP_KINDS
+    ops: tuple = DEFAULT_OPS
     attr: str = "rdpmc"
     cpu_attr: str = "plain"
     targets: tuple = ("self", "other", "cpu")
-    max_events: int = 2
+    max_events: int = 1
     perf_user_access: int = 1
     pmu: str | None = None
     task_specs: tuple = field(init=False, default=())
@@ -168,7 +171,19 @@ class World:
         self.pages: dict[str, Any] = {}  # ev name -> MmapPage of the opener's mapping
         self.loops: dict[str, Any] = {}  # ev name -> _Loop in flight
         self.obs: list[dict[str, Any]] = []  # what the last operation observed (read loops)
+        self.last_owner: dict[tuple[int, int], str] = {}  # (cpu, idx) -> task (or "cpu") of its last event
         self.trace_mark = 0
+
+    def note_claims(self) -> None:
+        """Fold the ``counter_claim`` rows since ``trace_mark`` into ``last_owner``."""
+        acts = self.m.trace._actions
+        names = {t.pid: n for n, t in self.tasks.items()}
+        for i in range(self.trace_mark, len(acts["kind"])):
+            if acts["kind"][i] == "counter_claim":
+                d = acts["details"][i]
+                who = "cpu" if d.get("target") is None else names.get(d["target"], "?")
+                for idx in d.get("idxs") or [d["idx"]]:
+                    self.last_owner[(acts["cpu"][i], idx)] = who
 
     def owner(self, ev: str) -> str:
         return ev.split(":", 1)[0]
@@ -270,9 +285,16 @@ def apply_op(w: World, op: tuple) -> str | None:
 
     Misuse (an op naming a task or event that does not exist) raises ValueError.
     """
+    w.obs = []
+    try:
+        return _apply(w, op)
+    finally:
+        w.note_claims()
+
+
+def _apply(w: World, op: tuple) -> str | None:
     from pmulab.uapi import ioctl as uioctl
 
-    w.obs = []
     kind, m = op[0], w.m
     try:
         if kind == "open":

@@ -204,6 +204,7 @@ def canonical(world: Any) -> tuple:
             hwp.append((cpu, hwe.used_mask, tuple(lab(x) for x in hwe.events[:pmu.num_events])))
     parts.append(tuple(hwp))
     parts.append(_hardware(world))
+    parts.append(tuple(sorted(world.last_owner.items())))
     parts.append(lab(vars(m.design)))
     return tuple(parts)
 

@@ -16,11 +16,16 @@ after one operation; it returns None when it holds, or one sentence saying what 
 - ``no_stale_access``: EL0 may read counters on CPU c only while the task current there has a
   user-read event in its perf context (spec S13: after the last counter is released,
   ``armpmu_enable`` does not call ``armv8pmu_start`` and PMUSERENR_EL0 stays ER|CR).
-- ``no_foreign_reads``: every counter the task current on CPU c can read at EL0 (tried with the
-  hardware's own access rules, PMUSERENR_EL0 and, on PMUv3p9, PMUACR_EL1/UEN) reads 0 or holds
-  an event of that task's own context. A CPU-bound event (S1), another task's event, or a
-  released counter's frozen value (S13) is a foreign read. Root readers are not checked
-  (perfmon_capable may read any count). This is the leak predicate; per-counter access under
+- ``no_foreign_reads``: every counter in use that the task current on CPU c can read at EL0
+  (tried with the hardware's own access rules, PMUSERENR_EL0 and, on PMUv3p9, PMUACR_EL1/UEN)
+  reads 0 or holds an event of that task's own context that it opened or that was opened
+  user-readable. A CPU-bound event (S1), an administrator's event on the task (S2) or another
+  task's event is a foreign read -- the leak kinds cpu_bound, foreign_owner, other_task of
+  ``pmulab.scenarios.leaks`` as a state predicate.
+- ``no_stale_reads``: no released counter readable at EL0 holds a non-zero value last written
+  by another task's (or a CPU-bound) event (S13; the leak kind ``stale``; the reader's own last
+  value is ``own_stale``, not a leak). Ownership comes from the ``counter_claim`` trace rows.
+  Root readers are not checked (perfmon_capable may read any count). Per-counter access under
   PMUv3p9 is designed to make it hold.
 - ``read_self``: when a read loop returns a value (lock unchanged), it equals what read() would
   have returned at the loop's ``mrs`` (spec §4; violated by S3's reader on the wrong CPU and by
@@ -139,7 +144,9 @@ def _readable(hw: Any, counters: int) -> list[tuple[int, int]]:
     return out
 
 
-def no_foreign_reads(world: Any) -> str | None:
+def _reads(world: Any):
+    """(cpu, reader, counter number, value, event or None, idx) of every non-zero counter a
+    non-root task current on a CPU can read at EL0."""
     from pmulab.drivers.arm_pmuv3 import idx_of
 
     m = world.m
@@ -150,15 +157,31 @@ def no_foreign_reads(world: Any) -> str | None:
         pmu = m.pmu_of(cpu)
         hwe = pmu.hw_events[cpu]
         for n, value in _readable(m.cpu(cpu), pmu.num_events - 1):
-            if not value:
-                continue
-            idx = idx_of(n)
-            ev = hwe.events[idx] if hwe.is_used(idx) else None
-            if ev is not None and ev.ctx is not None and ev.ctx is t.perf_ctx:
-                continue
-            whose = "CPU-bound" if ev is None or ev.target is None else "task " + ev.target.name
-            what = "a released counter's stale value" if ev is None else f"{world.label(ev) or 'an event'} ({whose})"
-            return f"CPU {cpu}: {t.name} (uid {t.uid}) can read counter {n} = {value:#x}: {what}"
+            if value:
+                idx = idx_of(n)
+                yield cpu, t, n, value, (hwe.events[idx] if hwe.is_used(idx) else None), idx
+
+
+def no_foreign_reads(world: Any) -> str | None:
+    for cpu, t, n, value, ev, _ in _reads(world):
+        if ev is None:
+            continue
+        if ev.ctx is not None and ev.ctx is t.perf_ctx and (ev.owner is t or ev.has_user_read):
+            continue  # the reader's own event, or one its opener made user-readable (S15: "granted")
+        whose = "CPU-bound" if ev.target is None else f"on task {ev.target.name}, opened by {ev.owner.name}"
+        return f"CPU {cpu}: {t.name} (uid {t.uid}) can read counter {n} = {value:#x}: {world.label(ev)} ({whose})"
+    return None
+
+
+def no_stale_reads(world: Any) -> str | None:
+    for cpu, t, n, value, ev, idx in _reads(world):
+        if ev is not None:
+            continue
+        last = world.last_owner.get((cpu, idx))
+        if last == t.name:
+            continue  # the reader's own last value (own_stale)
+        return (f"CPU {cpu}: {t.name} (uid {t.uid}) can read released counter {n} = {value:#x}, "
+                f"the frozen count of {'a CPU-bound event' if last == 'cpu' else f'task {last}'}")
     return None
 
 
@@ -198,8 +221,10 @@ INVARIANTS = MappingProxyType({inv.name: inv for inv in (
     Invariant("no_destroyed_counts", "the user-access code never overwrites a live counter (S7)", no_destroyed_counts),
     Invariant("no_stale_access", "EL0 access only while the current task has user-read events (S13)",
               no_stale_access),
-    Invariant("no_foreign_reads", "EL0 reads only 0 or the current task's own counts (S1, S2, S13 leaks)",
+    Invariant("no_foreign_reads", "EL0 reads no live count but the current task's own (S1, S2, S3 leaks)",
               no_foreign_reads),
+    Invariant("no_stale_reads", "EL0 reads no frozen count another task left in a released counter (S13 leak)",
+              no_stale_reads),
     Invariant("read_self", "a read loop's value equals read() at its mrs", read_self),
     Invariant("userpage", "the user page matches the hardware while the event is ACTIVE (S14)", userpage),
 )})
