@@ -32,7 +32,7 @@ from pmulab.hw import events
 from pmulab.perf.sampling import SampleRegs
 from pmulab.uapi.records import PERF_CONTEXT_KERNEL, PERF_CONTEXT_USER, PERF_MAX_STACK_DEPTH
 
-__all__ = ["Function", "Profile"]
+__all__ = ["Function", "Profile", "demo_profile"]
 
 
 @dataclass(frozen=True)
@@ -155,3 +155,17 @@ class Profile:
         if self.skid:
             ip += 4 * int(rng.integers(0, self.skid + 1))
         return SampleRegs(ip, func.el == 0, self.callchain(func, ip))
+
+
+def demo_profile(skid: int = 0) -> Profile:
+    """A small program for demos: main -> parse -> hot_loop -> memcpy, and a write() system call."""
+    return Profile([
+        Function("main", 0x400000, 0x400400, {"INST_RETIRED": 1, "CPU_CYCLES": 1}),
+        Function("parse", 0x400400, 0x400C00, {"INST_RETIRED": 2, "CPU_CYCLES": 3}, caller="main"),
+        Function("hot_loop", 0x400C00, 0x401400, {"INST_RETIRED": 5, "CPU_CYCLES": 3}, caller="parse"),
+        Function("memcpy", 0x401400, 0x401800, {"INST_RETIRED": 2, "CPU_CYCLES": 4}, caller="hot_loop"),
+        Function("el0_svc", 0xFFFF800010010000, 0xFFFF800010010400, {"INST_RETIRED": 1, "CPU_CYCLES": 1}, el=1,
+                 caller="main"),
+        Function("ksys_write", 0xFFFF800010200000, 0xFFFF800010200800, {"INST_RETIRED": 1, "CPU_CYCLES": 2},
+                 el=1, caller="el0_svc"),
+    ], skid=skid)
