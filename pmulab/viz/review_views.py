@@ -94,6 +94,7 @@ class LeakMatrixLab(widgets.VBox):
         for box in self.boxes.values():
             box.observe(self.guard.wrap(self._on_change), names="value")
         self.matrix = LeakMatrix(self.compute(), self.designs, self.kinds, title)
+        self.matrix.fig.axes[0].label = ""  # the column names say it; the label would sit on the title
         self.note = widgets.HTML()
         super().__init__([widgets.HTML("<b>scenarios counted</b>"), *self.boxes.values(), self.guard.out,
                           self.matrix, self.note])
@@ -186,7 +187,7 @@ class DirtyCounterLab(widgets.VBox):
                                 axes=[bq.Axis(scale=x, label="tick"),
                                       bq.Axis(scale=y, side="left", label="raw value", tick_format=".3s",
                                               label_offset="55px")],
-                                animation_duration=0, legend_location="bottom-left",
+                                animation_duration=0, legend_location="top-right",
                                 fig_margin={"top": 40, "bottom": 45, "left": 70, "right": 15},
                                 layout=widgets.Layout(width="50%", height="330px"))
         cx, cy = bq.OrdinalScale(), bq.LogScale()
@@ -223,6 +224,7 @@ class DirtyCounterLab(widgets.VBox):
         labels = ["after T blocks (r)", "at the end"]
         with self.fig_hw.hold_sync():
             self.hw_line.x, self.hw_line.y = ticks, raw
+            self.fig_hw.axes[0].tick_values = ticks
             self.hw_clear.x, self.hw_clear.y = cx, np.zeros(len(cx))
         with self.fig_count.hold_sync():
             self.true_line.x, self.true_line.y = labels, np.array([r, r + s], dtype=float)
@@ -401,7 +403,7 @@ class _DesignPanel(widgets.VBox):
 
     def __init__(self, design: str, designs):
         self.design = widgets.Dropdown(options=list(designs), value=check_design(design), description="design")
-        x, y = bq.LinearScale(), bq.LinearScale(min=-0.4, max=3.6)
+        x, y = bq.LinearScale(), bq.LinearScale(min=-0.4, max=5.4)
         self.hw = bq.Lines(x=np.zeros(0), y=np.zeros((2, 0)), scales={"x": x, "y": y}, colors=["#1f77b4", "#9467bd"],
                            stroke_width=3, interpolation="step-after", display_legend=True,
                            labels=["CPU 0: PMUSERENR.ER (hardware)", "CPU 1: PMUSERENR.ER (hardware)"])
@@ -417,7 +419,7 @@ class _DesignPanel(widgets.VBox):
                              animation_duration=0, legend_location="top-left",
                              fig_margin={"top": 40, "bottom": 40, "left": 55, "right": 10},
                              layout=widgets.Layout(width="100%", height="300px"))
-        cx, cy = bq.LinearScale(), bq.LinearScale(min=0.0, max=3.0)
+        cx, cy = bq.LinearScale(), bq.LinearScale(min=0.0, max=4.0)
         self.counts = bq.Lines(x=np.zeros(0), y=np.zeros((2, 0)), scales={"x": cx, "y": cy},
                                colors=["#ff7f0e", "#17becf"], stroke_width=2, interpolation="step-after",
                                marker="circle", marker_size=25, display_legend=True,
@@ -447,12 +449,16 @@ class _DesignPanel(widgets.VBox):
                 by.append(2.0 * c + p.er[c])
         counts = np.array([[p.nr_user for p in probes], [p.sched_cb_usage for p in probes]], dtype=float)
         with self.fig.hold_sync():
+            self.fig.axes[0].tick_values = x
             self.hw.x, self.hw.y = x, er + band
             self.acct.x, self.acct.y = np.array(ax), np.array(ay)
             self.bad.x, self.bad.y = np.array(bx), np.array(by)
         with self.fig_counts.hold_sync():
+            top = float(max(2.0, counts.max()) + 2)
+            self.fig_counts.axes[0].tick_values = x
+            self.fig_counts.axes[1].tick_values = np.arange(int(top))
             self.counts.x, self.counts.y = x, counts
-            self.fig_counts.axes[1].scale.max = float(max(2.0, counts.max() + 1))
+            self.fig_counts.axes[1].scale.max = top
         self.badges.value = _check_badges(outcome)
 
 
