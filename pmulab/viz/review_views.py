@@ -177,6 +177,7 @@ class DirtyCounterLab(widgets.VBox):
 
     def _build_figures(self) -> None:
         x, y = bq.LinearScale(), bq.LinearScale(min=0.0)
+        self._hw_y = y
         self.hw_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=["#1f77b4"],
                                 marker="circle", marker_size=40, stroke_width=2, display_legend=True,
                                 labels=["R's counter PMEVCNTR0_EL0 (CPU 0)"])
@@ -187,7 +188,7 @@ class DirtyCounterLab(widgets.VBox):
                                 axes=[bq.Axis(scale=x, label="tick"),
                                       bq.Axis(scale=y, side="left", label="raw value", tick_format=".3s",
                                               label_offset="55px")],
-                                animation_duration=0, legend_location="top-right",
+                                animation_duration=0, legend_location="top-left",
                                 fig_margin={"top": 40, "bottom": 45, "left": 70, "right": 15},
                                 layout=widgets.Layout(width="50%", height="330px"))
         cx, cy = bq.OrdinalScale(), bq.LogScale()
@@ -225,6 +226,7 @@ class DirtyCounterLab(widgets.VBox):
         with self.fig_hw.hold_sync():
             self.hw_line.x, self.hw_line.y = ticks, raw
             self.fig_hw.axes[0].tick_values = ticks
+            self._hw_y.max = float(raw.max()) * 1.45 if len(raw) else None  # headroom: the legend sits on top
             self.hw_clear.x, self.hw_clear.y = cx, np.zeros(len(cx))
         with self.fig_count.hold_sync():
             self.true_line.x, self.true_line.y = labels, np.array([r, r + s], dtype=float)
