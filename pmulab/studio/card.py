@@ -54,7 +54,9 @@ def describe_leaks(report, names: dict) -> list[str]:
             out.append(line)
     for d in report.destroyed:
         owners = ", ".join(f"{_name(names, o)}'s" for o in d.get("owners", [])) or "a"
-        out.append(f"the kernel zeroed {owners} live count (idx {d['live']} on CPU {d['cpu']}, {d['why']})")
+        line = f"the kernel zeroed {owners} live count (idx {d['live']} on CPU {d['cpu']}, {d['why']})"
+        if line not in out:
+            out.append(line)
     return out
 
 
@@ -140,6 +142,10 @@ class Card:
             if s.failure:
                 why.append(f"hook {s.failure['hook']}: {s.failure['message']}")
             lines.append(f"  {name} {s.status}: " + "; ".join(why[:3]))
+        if self.failures:
+            where = ", ".join(dict.fromkeys(f["scenario"] for f in self.failures))
+            f = self.failures[0]
+            lines.append(f"broken hook {f['hook']} ({f['kind']}: {f['message']}) in {where}")
         bad = [k for k, v in self.invariants.items() if not v]
         lines.append("invariants: " + (f"violated {', '.join(bad)}" if bad else "all hold"))
         if self.counterexample:
