@@ -2,7 +2,7 @@
 
 import argparse
 
-from pmulab import sampling_cli
+from pmulab.sim import record_cli as sampling_cli
 from pmulab.sim.profile import demo_profile
 
 
