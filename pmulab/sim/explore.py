@@ -89,6 +89,48 @@ class Counterexample:
         """Rebuild the machine, run the operations; return the world and the violation message."""
         return replay(self.config, self.ops, self.invariant if check else None)
 
+    def timeline(self) -> dict[str, Any]:
+        """Replay and record, before the first and after every operation: PMUSERENR_EL0 per CPU,
+        every event counter and the cycle counter per CPU (raw), and each mapped page's
+        ``index``/``lock``/``offset``; plus the labels of the steps and the invariant's verdict.
+
+        Returns ``{"labels": [...], "pmuserenr": {cpu: [...]}, "counters": {(cpu, n): [...]},
+        "pages": {ev: {"index": [...], "lock": [...], "offset": [...]}}, "violated": [bool, ...]}``.
+        """
+        from .explore_state import reg
+
+        c = self.config
+        w = World(c)
+        slots = [*range(c.counters), 31]
+        out: dict[str, Any] = {"labels": ["start"], "pmuserenr": {cpu: [] for cpu in range(c.cpus)},
+                               "counters": {(cpu, n): [] for cpu in range(c.cpus) for n in slots},
+                               "pages": {}, "violated": [False]}
+
+        def sample(k: int) -> None:
+            for cpu in range(c.cpus):
+                out["pmuserenr"][cpu].append(reg(w.m, cpu, "PMUSERENR_EL0"))
+                for n in slots:
+                    name = "PMCCNTR_EL0" if n == 31 else f"PMEVCNTR{n}_EL0"
+                    out["counters"][(cpu, n)].append(reg(w.m, cpu, name))
+            for ev, page in w.pages.items():
+                rows = out["pages"].setdefault(ev, {"index": [None] * k, "lock": [None] * k, "offset": [None] * k})
+                for f in ("index", "lock", "offset"):
+                    rows[f].append(int(getattr(page, f)))
+            for rows in out["pages"].values():
+                for f in ("index", "lock", "offset"):
+                    if len(rows[f]) < k + 1:
+                        rows[f].append(None)
+
+        sample(0)
+        for i, op in enumerate(self.ops, 1):
+            w.trace_mark = len(w.m.trace._actions["kind"])
+            apply_op(w, op)
+            out["labels"].append(f"{i}. {describe(op)}")
+            out["violated"].append(inv.INVARIANTS[self.invariant].check(w) is not None)
+            sample(i)
+        out["trace"] = w.m.trace
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: the invariant, the message, the machine and the steps (replayable by ``replay``)."""
         return {"invariant": self.invariant, "message": self.message, "config": self.config.to_dict(),
@@ -220,6 +262,7 @@ def explore(design: Any = "v5.17", *, cpus: int = 2, tasks: Any = 3, depth: int 
     try:
         _bfs(config, depth, names, result, stop_when_found, max_states, progress)
     finally:
+        gc.collect()
         if gc_was:
             gc.enable()
     result.seconds = time.perf_counter() - t0
