@@ -4,6 +4,7 @@ Public API (design.md §2)::
 
     from pmulab import Machine, Workload, PerfEventAttr, PerfError, IllegalInstruction
     from pmulab import uapi
+    pmulab.grade(design)     # a design's report card (pmulab.studio)
 
 ``Machine`` and ``Workload`` are imported on first use (they pull in the whole kernel model),
 so ``import pmulab.hw`` or ``import pmulab.uapi`` stays light.
@@ -16,10 +17,10 @@ from pmulab.uapi import PerfEventAttr
 __version__ = "0.1.0"
 __all__ = [
     "Machine", "Workload", "PerfEventAttr", "PerfError", "IllegalInstruction", "NotModelledError", "uapi",
-    "__version__",
+    "grade", "__version__",
 ]
 
-_LAZY = {"Machine": "pmulab.sim.machine", "Workload": "pmulab.sim.workload"}
+_LAZY = {"Machine": "pmulab.sim.machine", "Workload": "pmulab.sim.workload", "grade": "pmulab.studio"}
 
 
 def __getattr__(name: str):
