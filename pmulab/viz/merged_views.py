@@ -94,6 +94,11 @@ COMMITS = (
 )
 
 
+def _auto() -> widgets.Layout:
+    """A fresh layout that lets a checkbox's description take the width it needs."""
+    return widgets.Layout(width="auto")
+
+
 def _errno_name(exc: PerfError) -> str:
     """EOPNOTSUPP rather than its Linux alias ENOTSUP (same number, 95): the name the spec uses."""
     return "EOPNOTSUPP" if exc.errno == errno.EOPNOTSUPP else errno.errorcode.get(exc.errno, str(exc.errno))
@@ -230,19 +235,21 @@ class UserAccessLab(widgets.VBox):
         self.guard = CallbackGuard()
         st = {"description_width": "initial"}
         self.sysctl = widgets.ToggleButtons(options=[("0 (default: off)", 0), ("1 (on)", 1)], value=sysctl,
-                                            description="kernel.perf_user_access", style=st)
+                                            description="kernel.perf_user_access",
+                                            style={**st, "button_width": "12em"})
         self.pmu = widgets.ToggleButtons(options=[("v3p4: 32-bit event counters", "v3p4"),
-                                                  ("v3p5: 64-bit", "v3p5")], value=pmu, description="PMU", style=st)
+                                                  ("v3p5: 64-bit", "v3p5")], value=pmu, description="PMU",
+                                       style={**st, "button_width": "16em"})
         self.event = widgets.Dropdown(options=["INST_RETIRED", "CPU_CYCLES"], value=event, description="event",
                                       style=st)
         self.long = widgets.Checkbox(value=bool(config1 & 1), description="config1 bit 0: long (64-bit)",
-                                     indent=False)
+                                     indent=False, layout=_auto())
         self.rdpmc = widgets.Checkbox(value=bool(config1 & 2), description="config1 bit 1: rdpmc (user access)",
-                                      indent=False)
+                                      indent=False, layout=_auto())
         self.cpu_bound = widgets.Checkbox(value=False, description="CPU-bound (root opens it on CPU 0)",
-                                          indent=False)
+                                          indent=False, layout=_auto())
         self.cycles_taken = widgets.Checkbox(value=False, description="root's event already holds the cycle counter",
-                                             indent=False)
+                                             indent=False, layout=_auto())
         self.flip_at = widgets.IntSlider(value=0, min=0, max=ticks, description="flip the sysctl at tick (0: never)",
                                          style=st, layout=widgets.Layout(width="34em"))
         self._controls = (self.sysctl, self.pmu, self.event, self.long, self.rdpmc, self.cpu_bound,
@@ -404,9 +411,9 @@ class BigLittleLab(widgets.VBox):
         self.pmu = widgets.ToggleButtons(options=[("Cortex-A53 PMU by type", "cortex-a53"),
                                                   ("Cortex-A72 PMU by type", "cortex-a72"),
                                                   ("generic PERF_TYPE_HARDWARE", "generic")], value=pmu,
-                                         description="T opens", style=st)
+                                         description="T opens", style={**st, "button_width": "16em"})
         self.pinned = widgets.Checkbox(value=pinned, description="pin T to that cluster (sched_setaffinity)",
-                                       indent=False)
+                                       indent=False, layout=_auto())
         self.hop = widgets.IntSlider(value=hop, min=0, max=8, description="move T every n ticks (0: never)",
                                      style=st, layout=widgets.Layout(width="30em"))
         for w in (self.pmu, self.pinned, self.hop):
@@ -419,7 +426,7 @@ class BigLittleLab(widgets.VBox):
         self.refresh()
 
     def _build_figures(self) -> None:
-        x, y = bq.LinearScale(min=0.0, max=float(self.ticks)), bq.LinearScale(min=-0.5, max=3.5)
+        x, y = bq.LinearScale(min=0.0, max=float(self.ticks)), bq.LinearScale(min=-0.5, max=6.0)
         self.cpu_marks = [bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=[c], marker=mk,
                                      default_size=90, display_legend=True, labels=[lab])
                           for c, mk, lab in (("#4c78a8", "square", "on a Cortex-A53 CPU"),
@@ -431,7 +438,7 @@ class BigLittleLab(widgets.VBox):
             bq.Axis(scale=x, label="tick"),
             bq.Axis(scale=y, side="left", label="CPU", tick_values=[0, 1, 2, 3], label_offset="35px")],
             title="where T's mrs ran", animation_duration=0, legend_location="top-left",
-            layout=widgets.Layout(width="100%", height="220px"),
+            layout=widgets.Layout(width="100%", height="250px"),
             fig_margin={"top": 40, "bottom": 40, "left": 70, "right": 20})
         cx, cy = bq.LinearScale(min=0.0, max=float(self.ticks)), bq.LinearScale(min=0.0)
         self.kernel_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": cx, "y": cy}, colors=["#1f77b4"],
@@ -663,6 +670,7 @@ class DesignMatrix(widgets.VBox):
                                        else self.designs[0], description="design")
         self.story = widgets.HTML()
         self.grid.observe(self.guard.wrap(self._on_select), names="selected")
+        self.grid.on_element_click(self.guard.wrap(self._on_click))
         for w in (self.scenario, self.design):
             w.observe(self.guard.wrap(self._on_menu), names="value")
         n_ok, total = self.n_ok, self.total
@@ -700,6 +708,13 @@ class DesignMatrix(widgets.VBox):
             return
         r, c = (int(v) for v in np.asarray(sel).reshape(-1, 2)[-1])
         self.select(self.scenarios[r], self.designs[c])
+
+    def _on_click(self, mark, content) -> None:
+        """bqplot's element-click message: ``content["data"]`` (or ``content``) names rowNum/columnNum."""
+        data = content.get("data", content) if isinstance(content, dict) else {}
+        if not isinstance(data, dict) or "rowNum" not in data:
+            data = content
+        self.select(self.scenarios[int(data["rowNum"])], self.designs[int(data["columnNum"])])
 
     def _on_menu(self, change) -> None:
         self.select(self.scenario.value, self.design.value)
