@@ -113,8 +113,11 @@ def _run_scenario(name: str, cls: type, pmu: str | None, budget: Budget) -> Scen
 def _explore(cls: type, pmu: str | None, budget: Budget, explorer: dict | None) -> dict:
     if explorer is None:
         return {"verdict": None, "reason": "explorer not run (explorer=None)", "invariants": {}}
-    from pmulab.sim.explore import ExploreConfig, explore
-    from pmulab.sim.explore_ops import describe
+    try:
+        from pmulab.sim.explore_ops import describe
+        from pmulab.sim.explorer import ExploreConfig, explore
+    except ImportError as exc:
+        return {"verdict": None, "reason": f"the explorer is not available ({exc})", "invariants": {}}
 
     cfg = {**EXPLORER, **explorer}
     depth = cfg.pop("depth")
@@ -122,7 +125,9 @@ def _explore(cls: type, pmu: str | None, budget: Budget, explorer: dict | None) 
                          calls=10**9, refire=budget.refire))
     t0 = time.perf_counter()
     try:
-        config = ExploreConfig(design=guarded_design(cls, guard), pmu=pmu or "v3p4", **cfg)
+        instance = guarded_design(cls, guard)
+        instance.name = display_name(cls)  # the counterexample's story names the graded design
+        config = ExploreConfig(design=instance, pmu=pmu or "v3p4", **cfg)
         result = explore(config=config, depth=depth)
     except HookFailure as exc:
         f = (guard.failures[0] if guard.failures else exc).to_dict()
