@@ -7,6 +7,7 @@ Subcommands (each a ``Command`` in ``COMMANDS``; adding one = one function pair 
   prints a readable trace.
 - ``pmulab run S7 --design v8``: run one review scenario on one design and print its story.
 - ``pmulab scenarios [--design D]``: the scenario x design matrix; exit 1 on any mismatch.
+- ``pmulab explore --design v8 --depth 8``: search every interleaving for invariant violations.
 - ``pmulab record [--raw]``: sample a demo workload and print a perf-report-like table.
 - ``pmulab oracle [SCENARIO...] [--live]``: the model against real arm64 Linux under QEMU.
 - ``pmulab bench``: the performance benchmarks (``pmulab.bench``).
@@ -27,7 +28,7 @@ from pathlib import Path
 from pmulab.bench import cli as bench_cli
 from pmulab.oracle import cli as oracle_cli
 from pmulab.scenarios import cli as scenarios_cli
-from pmulab.sim import record_cli
+from pmulab.sim import explore_cli, record_cli
 
 __all__ = ["main", "COMMANDS", "Command", "build_parser", "lab_command", "demo"]
 
@@ -146,6 +147,7 @@ COMMANDS: dict[str, Command] = {
     "run": Command("run a small demo machine and print its trace", _configure_run, _run),
     "lab": Command("start JupyterLab on the notebooks", _configure_lab, _lab),
     "scenarios": _command(scenarios_cli),
+    "explore": _command(explore_cli),
     "record": _command(record_cli),
     "oracle": _command(oracle_cli),
     "bench": _command(bench_cli),

@@ -10,7 +10,7 @@ from .sched import Scheduler
 from .trace import Trace
 from .workload import Workload
 
-__all__ = ["Machine", "Task", "Workload", "Trace", "Scheduler", "UserStep"]
+__all__ = ["Machine", "Task", "Workload", "Trace", "Scheduler", "UserStep", "explore"]
 
 
 def __getattr__(name: str):
@@ -19,6 +19,10 @@ def __getattr__(name: str):
         from . import machine
 
         return getattr(machine, name)
+    if name == "explore":
+        from .explorer import explore
+
+        return explore
     if name == "Task":
         from .task import Task
 

@@ -35,9 +35,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+HELP = "explore every interleaving of a small machine; report invariant violations"
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``explore`` on an ``argparse`` subparsers object; the parser runs ``main``."""
-    p = subparsers.add_parser("explore", help="explore every interleaving of a small machine; report violations")
+    p = subparsers.add_parser("explore", help=HELP)
     configure(p)
     p.set_defaults(func=main)
     return p
@@ -45,7 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     """Run the search described by ``args``; print the summary; return the exit status."""
-    from .explore import explore
+    from .explorer import explore
 
     ops = None if args.ops is None else ("all" if args.ops == "all" else tuple(args.ops.split(",")))
     bar = None

@@ -84,7 +84,7 @@ class ExploreView(widgets.VBox):
 
     def run(self):
         """Run the search with the widgets' values; fill the summary and the replay menu."""
-        from pmulab.sim.explore import explore
+        from pmulab.sim.explorer import explore
 
         self.progress.max = self.depth.value
         self.progress.value = 0

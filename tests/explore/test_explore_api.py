@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-import pmulab.sim.explore as explore_mod
+from pmulab import sim
 from pmulab.sim import explore_cli
-from pmulab.sim.explore import Counterexample, explore, replay
 from pmulab.sim.explore_ops import OP_KINDS, ExploreConfig, World, apply_op, enabled_ops
 from pmulab.sim.explore_state import canonical, clone
+from pmulab.sim.explorer import Counterexample, explore, explore_benchmark, replay
 from pmulab.sim.invariants import INVARIANTS, check
 
 
@@ -34,8 +34,8 @@ def test_too_large_gives_the_estimate():
         explore("v8", tasks=9)
 
 
-def test_module_is_callable_as_design_promises():
-    r = explore_mod("v5.17", depth=1)
+def test_sim_explore_is_the_function_design_promises():
+    r = sim.explore("v5.17", depth=1)
     assert r.states > 1 and r.levels[0] == 1
 
 
@@ -141,6 +141,6 @@ def test_cli_story_and_bad_input(capsys):
 
 
 def test_benchmark_rows():
-    rows = explore_mod.explore_benchmark(["v8-efc"], depth=2)
+    rows = explore_benchmark(["v8-efc"], depth=2)
     assert rows[0]["design"] == "v8-efc" and rows[0]["states"] > 1 and rows[0]["complete"]
     assert {"seconds", "states_per_second", "peak_rss_mib", "violated"} <= set(rows[0])

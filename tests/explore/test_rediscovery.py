@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pmulab.sim.explore import explore
+from pmulab.sim.explorer import explore
 
 
 def _replays(cx) -> None:

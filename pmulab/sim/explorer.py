@@ -27,9 +27,7 @@ Pinned to: spec/kernel-model.md §7 (S3, S4, S7, S13, S14 and the invariants).
 from __future__ import annotations
 
 import gc
-import sys
 import time
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import comb
@@ -362,13 +360,3 @@ def explore_benchmark(designs: Any = None, *, cpus: int = 2, tasks: int = 3, dep
                      "violated": sorted(r.counterexamples)})
     return rows
 
-
-class _ExploreModule(types.ModuleType):
-    """``pmulab.sim.explore`` is this module and, as design.md §2 promises, callable:
-    ``pmulab.sim.explore(...)`` is ``pmulab.sim.explore.explore(...)``."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> ExploreResult:
-        return explore(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _ExploreModule
