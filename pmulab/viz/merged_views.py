@@ -662,9 +662,9 @@ class DesignMatrix(widgets.VBox):
                                    tooltip=bq.Tooltip(fields=["row", "column"], labels=["scenario", "design"]))
         self.fig = bq.Figure(marks=[self.grid], axes=[
             bq.Axis(scale=cs, side="top", label="design"),
-            bq.Axis(scale=rs, side="left", label="scenario and its headline check", label_offset="200px")],
+            bq.Axis(scale=rs, side="left", label="scenario and its headline check", label_offset="270px")],
             title="", animation_duration=0, layout=widgets.Layout(width="100%", height="640px"),
-            fig_margin={"top": 60, "bottom": 10, "left": 220, "right": 20})
+            fig_margin={"top": 60, "bottom": 10, "left": 290, "right": 20})
         self.scenario = widgets.Dropdown(options=self.scenarios, value=self.scenarios[0], description="scenario")
         self.design = widgets.Dropdown(options=self.designs, value=self.designs[-2] if len(self.designs) > 1
                                        else self.designs[0], description="design")
