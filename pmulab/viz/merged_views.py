@@ -573,7 +573,7 @@ class Walkthrough(widgets.VBox):
                                       layout=widgets.Layout(width="30em"))
         self.design.observe(self.guard.wrap(self._on_design), names="value")
         self.step.observe(self.guard.wrap(self._on_step), names="value")
-        x, y = bq.OrdinalScale(), bq.LinearScale(min=-0.1, max=1.6)
+        x, y = bq.OrdinalScale(), bq.LinearScale(min=-0.1, max=2.3)
         self.lines = bq.Lines(x=np.zeros(0), y=np.zeros((2, 0)), scales={"x": x, "y": y},
                               colors=["#d62728", "#1f77b4"], labels=["PMUSERENR_EL0.ER on CPU 0", "nr_user (T)"],
                               display_legend=True, stroke_width=3, marker="circle", marker_size=40)
@@ -610,7 +610,7 @@ class Walkthrough(widgets.VBox):
     def show(self, k: int) -> WalkStep:
         s = self.steps[k - 1]
         with self.fig.hold_sync():
-            self.cursor.x, self.cursor.y = np.array([k]), np.array([1.45])
+            self.cursor.x, self.cursor.y = np.array([k]), np.array([1.3])
         enr = " ".join(f"CPU{c}: <code>{v:#x}</code>" for c, v in enumerate(s.pmuserenr))
         self.text.value = (f'<div class="pmulab-walk-step" data-step="{k}" data-nr-user="{s.nr_user}" '
                            f'data-pmuserenr0="{s.pmuserenr[0]:#x}" data-el0="{html.escape(s.el0_reads)}" '
