@@ -43,7 +43,8 @@ def readme_table(cards: dict[str, Card]) -> str:
     first = cards[names[0]]
     lines = ["| | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---|" * len(names)]
     for scen in first.scenarios:
-        lines.append(f"| {scen} {first.scenarios[scen].title} | " + " | ".join(_cell(cards[n], scen) for n in names)
+        title = first.scenarios[scen].title.replace("|", "\\|")
+        lines.append(f"| {scen} {title} | " + " | ".join(_cell(cards[n], scen) for n in names)
                      + " |")
     for inv in first.invariants:
         lines.append(f"| invariant `{inv}` | " + " | ".join("✓" if cards[n].invariants.get(inv) else "✗"
