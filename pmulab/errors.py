@@ -12,15 +12,22 @@ from __future__ import annotations
 import errno as _errno
 import os
 
-__all__ = ["PerfError", "IllegalInstruction", "NotModelledError"]
+__all__ = ["PerfError", "IllegalInstruction", "NotModelledError", "errno_name"]
+
+#: Where the C library's first name for a number is an alias, the name the kernel source uses.
+_KERNEL_NAMES = {_errno.EOPNOTSUPP: "EOPNOTSUPP", _errno.EDEADLK: "EDEADLK"}
+
+
+def errno_name(err: int) -> str:
+    """The kernel's symbolic name of an errno (EOPNOTSUPP, not the alias ENOTSUP)."""
+    return _KERNEL_NAMES.get(err) or _errno.errorcode.get(err, str(err))
 
 
 class PerfError(OSError):
     """A system call failed with ``errno``; ``str()`` reads like ``EINVAL: <check>``."""
 
     def __init__(self, err: int, check: str):
-        name = _errno.errorcode.get(err, str(err))
-        super().__init__(err, f"{name}: {check}")
+        super().__init__(err, f"{errno_name(err)}: {check}")
         self.check = check
 
     def __str__(self) -> str:
@@ -29,7 +36,7 @@ class PerfError(OSError):
     @property
     def name(self) -> str:
         """The errno's symbolic name, e.g. ``"EINVAL"``."""
-        return _errno.errorcode.get(self.errno, str(self.errno))
+        return errno_name(self.errno)
 
     def describe(self) -> str:
         """Kernel name, C library text and the check, for notebooks."""

@@ -60,6 +60,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pmulab.errors import errno_name
+
 __all__ = ["OPS", "REQUIRED", "PRELUDE", "OpList", "validate", "execute", "ioctl_request", "DEFAULT_WORKLOAD",
            "TICK_MS"]
 
@@ -393,12 +395,8 @@ def _run_ticks(run: _Run, ticks: int) -> None:
 
 def errname(exc: Exception) -> str:
     """The errno's kernel name (EOPNOTSUPP, not the C library's alias ENOTSUP)."""
-    import errno as _e
-
     n = getattr(exc, "errno", None)
-    if n == _e.EOPNOTSUPP:
-        return "EOPNOTSUPP"
-    return _e.errorcode.get(n, "EINVAL") if isinstance(n, int) else "EINVAL"
+    return errno_name(n) if isinstance(n, int) else "EINVAL"
 
 
 def _page_fields(page: Any) -> dict[str, Any]:

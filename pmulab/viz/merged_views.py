@@ -26,7 +26,6 @@ Pinned to: ipywidgets 8, bqplot 0.13 (GridHeatMap click-select, DateScale); Linu
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import html
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -97,11 +96,6 @@ COMMITS = (
 def _auto() -> widgets.Layout:
     """A fresh layout that lets a checkbox's description take the width it needs."""
     return widgets.Layout(width="auto")
-
-
-def _errno_name(exc: PerfError) -> str:
-    """EOPNOTSUPP rather than its Linux alias ENOTSUP (same number, 95): the name the spec uses."""
-    return "EOPNOTSUPP" if exc.errno == errno.EOPNOTSUPP else errno.errorcode.get(exc.errno, str(exc.errno))
 
 
 def read_outcome(task, page) -> tuple[str, int | None, ReadLoop]:
@@ -204,7 +198,7 @@ def access_run(sysctl: int = 1, pmu: str = "v3p4", event: str = "INST_RETIRED", 
     try:
         fd = opener.perf_event_open(raw_attr(ArmEvent[event], config1), **where)
     except PerfError as exc:
-        return AccessRun(_errno_name(exc), [])
+        return AccessRun(exc.name, [])
     if cpu_bound:  # a CPU-bound event has no self-monitoring reader; show what read() sees
         reads = []
         for tick in range(1, ticks + 1):
@@ -384,7 +378,7 @@ def hop_run(pmu: str = "cortex-a53", pinned: bool = False, hop: int = 4, ticks: 
     try:
         fd = t.perf_event_open(attr)
     except PerfError as exc:
-        return HopRun(_errno_name(exc), [], pmu_types=types)
+        return HopRun(exc.name, [], pmu_types=types)
     page = t.mmap(fd)
     reads = []
     for tick in range(1, ticks + 1):

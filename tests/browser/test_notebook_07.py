@@ -19,7 +19,8 @@ RENDERED_JS = """n => { const figs = Array.from(document.querySelectorAll('.jp-O
   return figs.length === n && figs.every(f => f.querySelector('svg .plotarea_events')
     && f.querySelectorAll('svg path.line, svg path.dot').length > 0); }"""
 # where the first figure of a view draws its markers (one transform per marker)
-DOTS_JS = """sel => Array.from(document.querySelector(sel).querySelector('.bqplot').querySelectorAll('svg g.object_grp'))
+DOTS_JS = """sel => Array.from(document.querySelector(sel).querySelector('.bqplot')
+  .querySelectorAll('svg g.object_grp'))
   .map(d => d.getAttribute('transform')).join('|')"""
 
 
