@@ -86,24 +86,52 @@ class CounterBank(RegisterFile):
         self._prescale = np.zeros(cpus, np.uint64)
         self._store_mask = np.full(sysregs.NUM_SLOTS, mask(64 if self.long_counters else 32), np.uint64)
         self._store_mask[_CYC] = mask(64)
+        self._ints = {s: [0] * cpus for s in BITMAPS} | {s: [int(v) for v in a] for s, a in self._words.items()}
+        self._pmovs_stale = False
         self._compiled: _Program | None = None
 
     # --- storage ---------------------------------------------------------------------------------
+    # The bitmaps are kept twice: as (cpus, 32) bool arrays for the kernels and as one int per CPU
+    # for register accesses (``_words``); PMOVS is set by counting, so its ints are refreshed on
+    # demand (``_pmovs_stale``). Only PMCR, PMCNTEN and PMEVTYPER decide the compiled program, and
+    # a store that changes nothing drops nothing.
     def _load(self, cpu, state, slot):
-        if state in BITMAPS:
-            return int((self._bits[state][cpu].astype(np.uint64) << _SLOTS).sum())
-        if state in ("PMEVCNTR", "PMEVTYPER"):
-            return int((self._value if state == "PMEVCNTR" else self._evtype)[cpu, slot])
-        return int(self._words[state][cpu])
+        if state == "PMEVCNTR":
+            return int(self._value[cpu, slot])
+        if state == "PMEVTYPER":
+            return int(self._evtype[cpu, slot])
+        if state == "PMOVS" and self._pmovs_stale:
+            self._refresh_pmovs()
+        return self._ints[state][cpu]
+
+    def _refresh_pmovs(self):
+        packed = np.packbits(self._bits["PMOVS"], axis=1, bitorder="little")
+        self._ints["PMOVS"] = [int.from_bytes(row, "little") for row in packed.tolist()]
+        self._pmovs_stale = False
 
     def _store(self, cpu, state, slot, value):
-        self._compiled = None  # the program follows the registers
+        if state == "PMEVCNTR":
+            self._value[cpu, slot] = value
+            return
+        if state == "PMEVTYPER":
+            if int(self._evtype[cpu, slot]) != value:
+                self._evtype[cpu, slot] = value
+                self._compiled = None
+            return
+        old = self._load(cpu, state, slot)
+        if old == value:
+            return
+        self._ints[state][cpu] = value
         if state in BITMAPS:
-            self._bits[state][cpu] = (np.uint64(value) >> _SLOTS) & np.uint64(1)
-        elif state in ("PMEVCNTR", "PMEVTYPER"):
-            (self._value if state == "PMEVCNTR" else self._evtype)[cpu, slot] = value
+            row, diff = self._bits[state][cpu], old ^ value
+            while diff:
+                low = diff & -diff
+                row[low.bit_length() - 1] = bool(value & low)
+                diff ^= low
         else:
             self._words[state][cpu] = value
+        if state in ("PMCR", "PMCNTEN"):
+            self._compiled = None  # the program follows the registers it is compiled from
 
     def _clear(self, cpu, slots):
         self._value[cpu, (np.uint64(slots) >> _SLOTS) & np.uint64(1) == 1] = 0
@@ -168,6 +196,7 @@ class CounterBank(RegisterFile):
         after &= self._store_mask
         self._value[...] = after[-1]  # in place: views handed out stay live
         self._bits["PMOVS"] |= (x0 | x1).any(axis=0)
+        self._pmovs_stale = True
         self._prescale[...] = r
         return after
 
@@ -193,6 +222,7 @@ class CounterBank(RegisterFile):
             t[:, _ODD] += (x0 & p.carry[0]) | (~x0 & ((s1 > lm) | (s1 < s0)) & p.carry[1])
         s = low + t
         self._bits["PMOVS"] |= (s > p.low) | (s < low)  # bits [31:0] carried out, or the 64-bit value wrapped
+        self._pmovs_stale = True
         old += t  # in place: views handed out stay live
         old &= self._store_mask
 

@@ -33,7 +33,7 @@ class Cpu:
         The CPU number inside the bank.
     """
 
-    __slots__ = ("bank", "index")
+    __slots__ = ("bank", "index", "_fast_read", "_fast_write")
 
     def __init__(self, bank, index: int):
         if not isinstance(index, int) or isinstance(index, bool):
@@ -43,6 +43,10 @@ class Cpu:
             raise ValueError(f"cpu index {index} out of range 0..{(ncpus or 1) - 1}")
         self.bank = bank
         self.index = index
+        # EL1 fast path: a RegisterFile decodes a direct register once (its EL1 rules are exactly
+        # pmu.decide's UNDEFINED checks, which depend only on the PMU version and PMCR_EL0.N).
+        self._fast_read = getattr(bank, "_fast_read", None)
+        self._fast_write = getattr(bank, "_fast_write", None)
 
     def __repr__(self) -> str:
         return f"Cpu({self.index}, {self.version.value})"
@@ -64,6 +68,10 @@ class Cpu:
 
         Raises ``IllegalInstruction`` if the access is trapped or UNDEFINED.
         """
+        if el.__class__ is int and el == 1 and self._fast_read is not None:
+            value = self._fast_read(self.index, name)
+            if value is not None:
+                return value
         reg = sysregs.lookup(name)
         d = self.decide(reg, False, _check_el(el))
         if d.outcome is pmu.Outcome.RAZ:
@@ -78,6 +86,9 @@ class Cpu:
 
         Raises ``IllegalInstruction`` if the access is trapped or UNDEFINED; then nothing changes.
         """
+        fast = self._fast_write
+        if el.__class__ is int and el == 1 and fast is not None and fast(self.index, name, value):
+            return
         reg = sysregs.lookup(name)
         el = _check_el(el)
         reg.layout.check(value)

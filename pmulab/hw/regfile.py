@@ -36,6 +36,7 @@ __all__ = ["RegisterFile", "check_occurrences", "pmceid"]
 _VERSIONS = list(sysregs.PmuVersion)
 _SEL = sysregs.SYSREGS["PMSELR_EL0"].layout["SEL"]
 _SWINC = sysregs.SYSREGS["PMSWINC_EL0"].layout
+_PMCR_P, _PMCR_C = sysregs.PMCR["P"].mask, sysregs.PMCR["C"].mask
 #: Storage viewed by the registers whose declaration does not name a shared state.
 _STATE = {
     "PMCR_EL0": "PMCR", "PMSELR_EL0": "PMSELR", "PMUSERENR_EL0": "PMUSERENR", "PMUACR_EL1": "PMUACR",
@@ -115,6 +116,59 @@ class RegisterFile(abc.ABC):
         self.implemented = mask(counters) | 1 << sysregs.CYCLE_SLOT
         self.event_counters = mask(counters)
         self.pmcr_reset = sysregs.PMCR["N"].put(sysregs.PMCR.reset, counters)
+        self._plans: dict[tuple[str, bool], tuple | None] = {}  # (name, write) -> decoded EL1 access
+
+    # --- decoded accesses (the fast path of read/write) -----------------------------------------
+    def _plan(self, name, write: bool):
+        """The decoding of a direct EL1 access, computed once per (register, direction); None: decode each time.
+
+        Only registers whose decoding never depends on state (not PMXEV*, not PMSWINC_EL0/PMCEID*)
+        and which are defined on this PMU get a plan: (state, slot, max value, and for a write the
+        RW/W1S/W1C masks and the RAZ/WI cut; for a read the readable mask).
+        """
+        key = (name, write)
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable name: the slow path reports it
+            return None
+        plan = None
+        reg = sysregs.SYSREGS.get(name) if isinstance(name, str) else None
+        if reg is not None and not reg.indirect and name != "PMSWINC_EL0" and not name.startswith("PMCEID"):
+            try:
+                layout, state, slot = self._resolve(0, name, write)
+            except IllegalInstruction:
+                layout = None
+            if layout is not None:
+                plan = ((state, slot, mask(layout.width), layout.writable_mask, layout.set_mask, layout.clear_mask,
+                         self._keep(state, slot)) if write else (state, slot, layout.readable_mask))
+        self._plans[key] = plan
+        return plan
+
+    def _fast_write(self, cpu: int, name: str, value: int) -> bool:
+        """``write(cpu, name, value)`` at EL1 when it is a planned register, cpu and value ints in range.
+
+        Returns False (nothing done) otherwise: the caller takes the checked path.
+        """
+        plan = self._plan(name, True)
+        if plan is None or type(value) is not int or type(cpu) is not int or not 0 <= cpu < self.cpus:
+            return False
+        state, slot, top, wm, sm, cm, keep = plan
+        if not 0 <= value <= top:
+            return False
+        old = self._load(cpu, state, slot)
+        self._store(cpu, state, slot, ((old & ~wm) | (value & (wm | sm))) & ~(value & cm) & keep)
+        if state == "PMCR":
+            self._pmcr_actions(cpu, value)
+        return True
+
+    def _fast_read(self, cpu: int, name: str) -> int | None:
+        """``read(cpu, name)`` when it is a planned register and cpu an int in range; None otherwise."""
+        plan = self._plan(name, False)
+        if plan is None or type(cpu) is not int or not 0 <= cpu < self.cpus:
+            return None
+        return self._load(cpu, plan[0], plan[1]) & plan[2]
 
     # --- storage and actions (subclasses) ------------------------------------------------------
     @abc.abstractmethod
@@ -139,6 +193,9 @@ class RegisterFile(abc.ABC):
     # --- the register interface ----------------------------------------------------------------
     def read(self, cpu: int, name: str) -> int:
         """EL1 ``MRS <name>`` on ``cpu``: the stored state, write-only bits reading as zero."""
+        value = self._fast_read(cpu, name)
+        if value is not None:
+            return value
         cpu = self._check_cpu(cpu)
         layout, state, slot = self._resolve(cpu, name, write=False)
         if state.startswith("PMCEID"):
@@ -152,6 +209,8 @@ class RegisterFile(abc.ABC):
         SW_INCR event it raises is filtered by PMEVTYPER<n>_EL0.U/P like any event). Nothing
         changes when an error is raised.
         """
+        if el.__class__ is int and el == 1 and self._fast_write(cpu, name, value):
+            return
         cpu = self._check_cpu(cpu)
         if isinstance(el, bool) or el not in (0, 1):
             raise ValueError(f"el must be 0 or 1, not {el!r}")
@@ -169,10 +228,14 @@ class RegisterFile(abc.ABC):
         new = layout.apply_write(self._load(cpu, state, slot), value) & self._keep(state, slot)
         self._store(cpu, state, slot, new)
         if state == "PMCR":
-            if sysregs.PMCR["P"].get(value):
-                self._clear(cpu, self.event_counters)
-            if sysregs.PMCR["C"].get(value):
-                self._clear(cpu, 1 << sysregs.CYCLE_SLOT)
+            self._pmcr_actions(cpu, value)
+
+    def _pmcr_actions(self, cpu: int, value: int) -> None:
+        """PMCR_EL0.P zeroes the event counters, PMCR_EL0.C the cycle counter (and its divider)."""
+        if value & _PMCR_P:
+            self._clear(cpu, self.event_counters)
+        if value & _PMCR_C:
+            self._clear(cpu, 1 << sysregs.CYCLE_SLOT)
 
     def _keep(self, state: str, slot: int | None) -> int:
         """Bits a write may store: RAZ/WI bits of unimplemented counters and absent features are cut."""
