@@ -61,6 +61,11 @@ def _cost(card: Card | None) -> list[float]:
     return [float(card.cost.get(k) or 0) for k in COST_KEYS]
 
 
+def _top(*cards: Card | None) -> float:
+    """The cost axis' upper end: the largest bar plus a margin (explicit: an empty domain draws nothing)."""
+    return max([1.0, *(v for c in cards for v in _cost(c))]) * 1.4
+
+
 class StudioView(widgets.VBox):
     """Grade button + safety matrix + cost bars + summary for one design against a baseline."""
 
@@ -87,7 +92,7 @@ class StudioView(widgets.VBox):
                                     axes=[bq.Axis(scale=cs, side="top"), bq.Axis(scale=rs, side="left")],
                                     fig_margin={"top": 70, "bottom": 10, "left": 150, "right": 10},
                                     animation_duration=0, layout=widgets.Layout(width="100%", height="190px"))
-        xs, ys = bq.OrdinalScale(), bq.LinearScale(min=0)
+        xs, ys = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=_top(self.baseline, None))
         self.bars = bq.Bars(x=list(_LABELS), y=[_cost(self.baseline), _cost(None)], type="grouped",
                             colors=["#9ca3af", "#2563eb"], labels=self.rows, display_legend=True,
                             scales={"x": xs, "y": ys})
@@ -129,6 +134,7 @@ class StudioView(widgets.VBox):
         with self.cost_fig.hold_sync():
             self.bars.labels = list(self.rows)
             self.bars.y = [_cost(self.baseline), _cost(card)]
+            self.bars.scales["y"].max = _top(self.baseline, card)
         self.status.value = (f"<b>{html.escape(card.design)}</b>: safe in {len(card.safe)}/{len(card.scenarios)} "
                              f"scenarios ({card.seconds:.1f} s)")
         self.summary.value = "<pre style='white-space: pre-wrap'>" + html.escape(card.summary()) + "</pre>"
