@@ -15,6 +15,9 @@
  * worker's one-line JSON answer before the next step, so the kernel sees the steps in the
  * list's order. Between steps every worker is blocked in read() on its pipe.
  * "run" asks every runnable (not blocked) worker to spin for ticks * 4 ms at once.
+ * "switch" wakes the task's worker with a no-op command (it is switched in on its CPU, answers
+ * and sleeps again); "migrate" is sched_setaffinity(pid, {cpu}) by the controller while the
+ * worker sleeps (its next wake-up places it on the new CPU).
  * EL0 PMU accesses use mrs/msr; a trapped access raises SIGILL, whose handler records the
  * trap and skips the instruction. Observations go to the console as JSON lines prefixed
  * with the marker "@@PMULAB@@ ".
@@ -466,6 +469,10 @@ static void worker_step(struct worker *w, const char *line, char *o, size_t n)
 		snprintf(o, n, "\"trap\":%s", trap ? "true" : "false");
 		return;
 	}
+	if (!strcmp(op, "switch")) {	/* being switched in to read this command was the step */
+		snprintf(o, n, "\"errno\":null");
+		return;
+	}
 	if (!strcmp(op, "spin")) {
 		spin_ms((long)kvi(line, "ms", 1));
 		snprintf(o, n, "\"errno\":null");
@@ -773,6 +780,19 @@ static int controller(const char *script)
 			}
 			c.slots[s].blocked = !strcmp(op, "block");
 			snprintf(fields, sizeof(fields), "\"errno\":null");
+		} else if (!strcmp(op, "migrate")) {
+			int s = slot_of(&c, task);
+			cpu_set_t set;
+			if (s < 0) {
+				fail(&c, step, "no such task");
+				return 1;
+			}
+			CPU_ZERO(&set);
+			CPU_SET((int)kvi(line, "cpu", 0), &set);
+			if (sched_setaffinity(c.slots[s].pid, sizeof(set), &set))
+				snprintf(fields, sizeof(fields), "\"errno\":\"%s\"", errname(errno));
+			else
+				snprintf(fields, sizeof(fields), "\"errno\":null");
 		} else if (!strcmp(op, "run")) {
 			long ms = (long)kvi(line, "ms", 4);
 			char cmd[64];

@@ -1,5 +1,10 @@
 """``pmulab oracle [SCENARIO...] [--live] [--record] [--cpu cortex-a72|max]``.
 
+``pmulab oracle --replay-explore [--design v5.17] [--depth N] [--invariant NAME] [--ops all]``: run
+the explorer, boot each counterexample on the real kernel, print the model-vs-kernel table and a
+verdict line per invariant (``pmulab.oracle.replay``). ``--record-explore`` rewrites
+oracle/truths/explore-*.json.
+
 Without ``--live``: the model against the recorded truths (no QEMU). ``--live``: set up (if
 needed), boot the real kernel, compare with the model. ``--record``: boot and rewrite the
 truth files. The integrator hooks it into pmulab/cli.py with ``oracle_cli.add_parser(subparsers)``;
@@ -34,17 +39,29 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="QEMU CPU (max = PMUv3p5 64-bit counters); recorded truths are cortex-a72")
     p.add_argument("--jobs", type=int, default=2, help="QEMU boots in parallel")
     p.add_argument("--all-cells", action="store_true", help="print matching cells too")
+    p.add_argument("--replay-explore", action="store_true",
+                   help="boot the explorer's counterexamples on the real kernel (verdict per invariant)")
+    p.add_argument("--record-explore", action="store_true", help="boot and rewrite oracle/truths/explore-*.json")
+    p.add_argument("--design", default="v5.17", help="design searched by --replay-explore (the kernel carries v5.17)")
+    p.add_argument("--depth", type=int, default=3, help="search depth for --replay-explore")
+    p.add_argument("--invariant", action="append", default=None, help="invariant(s) for --replay-explore")
+    p.add_argument("--ops", default=None,
+                   help="explorer vocabulary for --replay-explore: 'all' or comma-separated kinds")
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
     from .env import OracleError, setup
+    from .replay import EXPLORE_TRUTHS
     from .scenarios import scenarios
     from .truths import check, load_all, record, run_live
 
+    if getattr(args, "replay_explore", False) or getattr(args, "record_explore", False):
+        return _explore_main(args)
     lib = scenarios()
-    names = args.scenarios or list(lib)
-    bad = [n for n in names if n not in lib]
+    recorded_only = [] if args.live or args.record else [e.name for e in EXPLORE_TRUTHS]  # explorer replays
+    names = args.scenarios or [*lib, *recorded_only]
+    bad = [n for n in names if n not in lib and n not in recorded_only]
     if bad:
         print(f"unknown scenario(s): {', '.join(bad)} (known: {', '.join(lib)})", file=sys.stderr)
         return 2
@@ -84,6 +101,36 @@ def main(args) -> int:
               f"{'' if r.ok else f', {len(r.mismatches)} MISMATCH'}")
         failed += not r.ok
     return 1 if failed else 0
+
+
+def _explore_main(args) -> int:
+    from .env import OracleError, setup
+    from .replay import record_explore, replay_explore
+
+    try:
+        if args.record_explore:
+            for path in record_explore(setup()):
+                print(f"recorded {path}")
+            return 0
+        ops = None if args.ops is None else ("all" if args.ops == "all" else tuple(args.ops.split(",")))
+        replays, skipped = replay_explore(args.design, depth=args.depth, invariants=args.invariant, ops=ops,
+                                          jobs=args.jobs)
+    except (OracleError, ValueError) as exc:
+        print(f"oracle: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, OracleError) else 2
+    if not replays and not skipped:
+        print(f"the explorer found no violation on {args.design} at depth {args.depth}")
+    bad = 0
+    for r in replays:
+        print(f"explorer: {' ; '.join(' '.join(map(str, op)) for op in r.explore_ops)}  => {r.message}")
+        print(r.table())
+        bad += not r.agree
+    for inv, why in skipped.items():
+        print(f"{inv}: not replayed ({why})")
+    print()
+    for r in replays:
+        print(r.verdict)
+    return 1 if bad else 0
 
 
 def _table(result, cells) -> str:

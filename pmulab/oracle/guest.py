@@ -102,6 +102,10 @@ def compile_script(oplist: OpList) -> str:
             cpu = cpu_of[s["task"]] if s["cpu"] is None else s["cpu"]
             cpu_of[s["child"]] = cpu
             toks += [f"child={s['child']}", f"slot={slots[s['child']]}", f"cpu={cpu}"]
+        elif op in ("switch", "migrate"):
+            if op == "migrate":
+                cpu_of[s["task"]] = s["cpu"]
+            toks.append(f"cpu={s['cpu']}")
         elif op == "sysctl":
             toks += [f"name={s['name']}", f"value={s['value']}"]
         elif op == "run":

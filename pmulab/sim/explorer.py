@@ -135,26 +135,67 @@ class Counterexample:
                 "steps": self.steps}
 
     def to_oplist(self, name: str | None = None) -> Any:
-        """The counterexample as a ``pmulab.sim.ops.OpList`` (a scenario the oracle can run).
+        """The counterexample as a ``pmulab.sim.ops.OpList`` (a scenario the oracle can run on Linux).
 
-        Raises ValueError if an operation has no counterpart in that language (``switch``,
-        ``migrate``, ``readloop`` and ``irq`` are explorer-only for now).
+        Each task is spawned pinned to its CPU; ``switch`` and ``migrate`` map to the op lists'
+        ``switch`` (the task is woken and switched in on its CPU) and ``migrate``
+        (sched_setaffinity while it sleeps). ``kernel.perf_event_paranoid`` is set to 2, the
+        model's default (Debian's kernel boots with 3). A run of ``readloop`` steps by one task on
+        one event becomes one ``read_self`` step (the whole documented loop in one guest step);
+        an ``ioctl RESET`` or ``mmap`` of that event by the same task right before the run is
+        folded into its ``prelude``, because in the explorer nothing happens between them while on
+        the guest a worker sleeps between steps (its events are scheduled out and in, which
+        republishes the page). Raises ValueError for what has no lock-step counterpart on Linux:
+        ``irq`` (an overflow interrupt cannot be raised at a chosen instant from EL0) and a read
+        loop interleaved with other operations (see ``pmulab.oracle.known.INEXPRESSIBLE``).
         """
-        from .ops import OPS, OpList
+        from .explore_ops import ATTRS
+        from .ops import OpList
 
-        steps = [{"op": "spawn", "task": s.name, "uid": s.uid, "cpu": s.cpu} for s in self.config.task_specs]
-        for st in self.steps:
-            if st["op"] not in OPS:
-                raise ValueError(f"operation {st['op']!r} has no counterpart in pmulab.sim.ops (known: {sorted(OPS)})")
-            if st["op"] == "open":
-                from .explore_ops import ATTRS
-
-                st = {**st, "attr": dict(ATTRS[self.config.cpu_attr if st["pid"] == -1 else self.config.attr])}
-            steps.append(st)
         c = self.config
+        steps: list[dict[str, Any]] = [{"op": "spawn", "task": s.name, "uid": s.uid, "cpu": s.cpu}
+                                       for s in c.task_specs]
+        done_loops: set[str] = set()  # evs whose read loop was cut by another operation
+        ops = list(self.ops)
+        i = 0
+        while i < len(ops):
+            op = ops[i]
+            kind = op[0]
+            if kind == "irq":
+                raise ValueError("operation 'irq' has no lock-step counterpart on Linux: an overflow interrupt "
+                                 "cannot be raised at a chosen step from EL0 (see pmulab.oracle.known.INEXPRESSIBLE)")
+            if kind == "readloop":
+                task, ev = op[1], op[2]
+                if ev in done_loops:
+                    raise ValueError(f"the read loop of {task} on {ev} is interleaved with other operations: no "
+                                     "lock-step counterpart on Linux (see pmulab.oracle.known.INEXPRESSIBLE)")
+                j = i
+                while j < len(ops) and ops[j] == op:
+                    j += 1
+                prelude: list[str] = []
+                while steps and steps[-1].get("task") == task and steps[-1].get("ev") == ev and (
+                        steps[-1]["op"] == "mmap" or (steps[-1]["op"] == "ioctl" and steps[-1]["request"] == "RESET")):
+                    prelude.insert(0, "mmap" if steps.pop()["op"] == "mmap" else "reset")
+                steps.append({"op": "read_self", "task": task, "ev": ev, "prelude": prelude})
+                if j < len(ops) and _loop_open(c, ops[:j], ev):
+                    done_loops.add(ev)
+                i = j
+                continue
+            st = as_step(op)
+            if kind == "open":
+                st["attr"] = dict(ATTRS[c.cpu_attr if st["pid"] == -1 else c.attr])
+            steps.append(st)
+            i += 1
         return OpList(name=name or f"explore-{c.design_name}-{self.invariant}", steps=steps,
                       machine={"cpus": c.cpus, "counters": c.counters, "pmu": c.pmu, "design": c.design_name},
-                      sysctl={"kernel.perf_user_access": c.perf_user_access}, doc=self.story())
+                      sysctl={"kernel.perf_user_access": c.perf_user_access, "kernel.perf_event_paranoid": 2},
+                      doc=self.story())
+
+
+def _loop_open(config: ExploreConfig, ops: list, ev: str) -> bool:
+    """Whether ``ev``'s read loop is still in flight after ``ops`` (replayed on a fresh world)."""
+    w, _ = replay(config, ops)
+    return ev in w.loops
 
 
 @dataclass

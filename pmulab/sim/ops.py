@@ -35,6 +35,14 @@ Operations (``OPS`` is the schema: field -> (type, default); ``REQUIRED`` marks 
 - ``mrs task reg`` / ``msr task reg value``: an EL0 system-register access on the task's CPU.
 - ``fork task child cpu``, ``exec task``, ``exit task``: Kernel: copy_process, begin_new_exec, do_exit.
 - ``block task`` / ``wake task``: the task sleeps / is woken.
+- ``switch task cpu``: a context switch on ``cpu`` (the task's CPU; default it) to the task, which
+  runs a moment and sleeps again (Kernel: try_to_wake_up, __schedule -> context_switch ->
+  perf_event_task_sched_in, then perf_event_task_sched_out when it blocks). On the guest the
+  worker is woken by a no-op command. The explorer's ``switch c T``.
+- ``migrate task cpu``: sched_setaffinity(pid, {cpu}) by the controller while the task sleeps
+  (Kernel: __set_cpus_allowed_ptr -> affine_move_task: a sleeping task only gets its new CPU,
+  its next wake-up places it there; nothing is switched). The explorer's ``migrate T c``;
+  the task may be blocked.
 - ``sysctl name value``: a write to /proc/sys (as root).
 - ``run ticks``: time passes (4 ms timer ticks); runnable tasks run their workload.
 
@@ -89,6 +97,8 @@ OPS: dict[str, dict[str, tuple[str, Any]]] = {
     "exit": {"task": (_STR, None)},
     "block": {"task": (_STR, None)},
     "wake": {"task": (_STR, None)},
+    "switch": {"task": (_STR, None), "cpu": (_OPT_INT, None)},
+    "migrate": {"task": (_STR, None), "cpu": (_INT, None)},
     "sysctl": {"name": (_STR, None), "value": (_INT, None)},
     "run": {"ticks": (_INT, 1)},
 }
@@ -184,6 +194,7 @@ def validate(steps: list, cpus: int) -> list[dict[str, Any]]:
     out = []
     live: dict[str, set[str]] = {}  # task -> ev names in its table
     asleep: set[str] = set()
+    cpu_of: dict[str, int] = {}  # task -> the CPU it is pinned to
     for i, raw in enumerate(steps):
         step = _normalise_step(i, raw)
         op, where = step["op"], f"step {i} ({step['op']})"
@@ -198,14 +209,22 @@ def validate(steps: list, cpus: int) -> list[dict[str, Any]]:
             if task not in asleep:
                 raise ValueError(f"{where}: task {task!r} is not blocked")
             asleep.discard(task)
-        elif task in asleep:
+        elif task in asleep and op != "migrate":
             raise ValueError(f"{where}: task {task!r} is blocked; wake it first")
         elif op == "block":
             asleep.add(task)
-        for key in ("cpu",):
-            c = step.get(key)
-            if op in ("spawn", "fork") and c is not None and not 0 <= c < cpus:
-                raise ValueError(f"{where}: cpu {c} outside 0..{cpus - 1}")
+        c = step.get("cpu")
+        if op in ("spawn", "fork", "switch", "migrate") and c is not None and not 0 <= c < cpus:
+            raise ValueError(f"{where}: cpu {c} outside 0..{cpus - 1}")
+        if op in ("spawn", "migrate"):
+            cpu_of[task] = c
+        elif op == "fork":
+            cpu_of[step["child"]] = cpu_of[task] if c is None else c
+        elif op == "switch":
+            if c is None:
+                step["cpu"] = cpu_of[task]
+            elif c != cpu_of[task]:
+                raise ValueError(f"{where}: task {task!r} is pinned to CPU {cpu_of[task]}, not {c} (migrate it first)")
         if op == "open":
             _check_attr(where, step["attr"])
             if isinstance(step["pid"], str) and step["pid"] != "self" and step["pid"] not in live:
@@ -352,7 +371,7 @@ def execute(oplist: OpList | dict | list, machine: Any = None, *, park: bool = T
     records = []
     for i, step in enumerate(oplist.steps):
         rec = {"step": i, "op": step["op"], "task": step.get("task")}
-        name = step.get("task") if step["op"] not in ("spawn", "block", "wake") else None
+        name = step.get("task") if step["op"] not in ("spawn", "block", "wake", "migrate") else None
         if name is not None:
             _unpark(run, name)
         rec.update(_do(run, step))
@@ -478,6 +497,12 @@ def _do(run: _Run, step: dict[str, Any]) -> dict[str, Any]:
             run.asleep.discard(name)
             if not run.park:
                 t.wake()
+            return {"errno": None}
+        if op == "switch":
+            m.switch_to(t.cpu if step["cpu"] is None else step["cpu"], t)  # parked: already current after wake
+            return {"errno": None}
+        if op == "migrate":
+            t.set_affinity([step["cpu"]])  # Kernel: sched_setaffinity; a sleeping task is only re-placed
             return {"errno": None}
     except PerfError as exc:
         return {"errno": errname(exc)}

@@ -100,8 +100,8 @@ def test_counterexample_export_and_replay_from_steps():
     assert [s["op"] for s in ol.steps][:3] == ["spawn", "spawn", "spawn"]
     assert ol.steps[-1]["op"] == "mmap" and "attr" in ol.steps[3]
     assert "accounting violated" in cx.story()
-    bad = Counterexample("accounting", "x", [("switch", 0, "C")], cx.config)
-    with pytest.raises(ValueError, match="no counterpart"):
+    bad = Counterexample("accounting", "x", [("irq", 0)], cx.config)  # switch/migrate convert; irq cannot
+    with pytest.raises(ValueError, match="no lock-step counterpart"):
         bad.to_oplist()
 
 

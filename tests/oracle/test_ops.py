@@ -72,6 +72,7 @@ def test_every_op_has_a_schema_and_runs():
         {"op": "block", "task": "U"}, {"op": "run", "ticks": 1}, {"op": "wake", "task": "U"},
         {"op": "sysctl", "name": "kernel.perf_user_access", "value": 0}, {"op": "munmap", "task": "T", "ev": "e"},
         {"op": "close", "task": "T", "ev": "e"}, {"op": "exit", "task": "C"},
+        {"op": "switch", "task": "T"}, {"op": "migrate", "task": "U", "cpu": 0},
     ]
     assert {s["op"] for s in steps} == set(OPS)
     recs = execute(_ol(steps))
