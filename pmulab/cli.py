@@ -8,6 +8,7 @@ Subcommands (each a ``Command`` in ``COMMANDS``; adding one = one function pair 
 - ``pmulab run S7 --design v8``: run one review scenario on one design and print its story.
 - ``pmulab scenarios [--design D]``: the scenario x design matrix; exit 1 on any mismatch.
 - ``pmulab explore --design v8 --depth 8``: search every interleaving for invariant violations.
+- ``pmulab grade NAME|module:Class``: the report card of a user-access design (safety and cost).
 - ``pmulab record [--raw]``: sample a demo workload and print a perf-report-like table.
 - ``pmulab oracle [SCENARIO...] [--live]``: the model against real arm64 Linux under QEMU.
 - ``pmulab bench``: the performance benchmarks (``pmulab.bench``).
@@ -29,6 +30,7 @@ from pmulab.bench import cli as bench_cli
 from pmulab.oracle import cli as oracle_cli
 from pmulab.scenarios import cli as scenarios_cli
 from pmulab.sim import explore_cli, record_cli
+from pmulab.studio import cli as grade_cli
 
 __all__ = ["main", "COMMANDS", "Command", "build_parser", "lab_command", "demo"]
 
@@ -148,6 +150,7 @@ COMMANDS: dict[str, Command] = {
     "lab": Command("start JupyterLab on the notebooks", _configure_lab, _lab),
     "scenarios": _command(scenarios_cli),
     "explore": _command(explore_cli),
+    "grade": _command(grade_cli),
     "record": _command(record_cli),
     "oracle": _command(oracle_cli),
     "bench": _command(bench_cli),
