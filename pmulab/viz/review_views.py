@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import html
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import bqplot as bq
 import ipywidgets as widgets
@@ -38,12 +37,12 @@ from pmulab.hw.sysregs import PMUSERENR
 from pmulab.scenarios import SCENARIOS, run_scenario
 from pmulab.scenarios import leaks as leak_analysis
 from pmulab.scenarios.base import DESIGN_NAMES, Outcome, Run, check_design
-from pmulab.viz.explorer import ScenarioExplorer, control_for
+from pmulab.viz.explorer import control_for
 from pmulab.viz.guard import CallbackGuard
 from pmulab.viz.leakmatrix import LeakMatrix
 
 __all__ = ["MATRIX_KINDS", "LeakMatrixLab", "DirtyCounterLab", "AccessTimelineLab", "Probe", "probe_run",
-           "accounting", "mismatches", "scenario_explorer", "leak_matrix_lab", "dirty_counter_lab",
+           "accounting", "mismatches", "leak_matrix_lab", "dirty_counter_lab",
            "access_timeline_lab"]
 
 #: Heat-map columns: the leak kinds of the analysis, then access the reader did not ask for.
@@ -63,18 +62,6 @@ def _kinds_of(outcome) -> set[str]:
 
 def _controls(params_cls) -> dict[str, widgets.Widget]:
     return {f.name: control_for(f) for f in dataclasses.fields(params_cls)}
-
-
-# ---------------------------------------------------------------------------------------- explorer
-def scenario_explorer(name: str, design: str = "v5.17") -> ScenarioExplorer:
-    """``ScenarioExplorer`` on a registered scenario (S1..S16), with ``run_scenario`` as its runner.
-
-    The explorer reads the Params class as ``scenario.Params``; ``pmulab.scenarios.base.Scenario``
-    calls it ``params``, so the explorer is given a read-only view with both names.
-    """
-    sc = SCENARIOS[name]
-    view = SimpleNamespace(name=sc.name, title=sc.title, Params=sc.params, params=sc.params, doc=sc.doc)
-    return ScenarioExplorer(view, design=check_design(design), run=run_scenario)
 
 
 # ---------------------------------------------------------------------------------------- 04: leak matrix

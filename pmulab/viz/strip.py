@@ -5,9 +5,10 @@ each CPU (the scheduler), PMUSERENR_EL0 as the hardware holds it (``Cpu.mrs`` at
 with ``sysregs.PMUSERENR``), for every hardware counter whether an EL0 ``mrs`` of its value
 register would complete (``Cpu.check`` at EL0, the rules of ``pmulab.hw.pmu``), and the event
 the driver placed there (``pmu_hw_events.events[idx]``, mapped with the driver's own
-``idx_of``/``count_register``). A counter readable at EL0 that holds another task's event, a
-CPU-bound event, or stale contents of an unused counter is what Mark's first point is about,
-and is coloured as a leak.
+``idx_of``/``count_register``); on PMUv3p9 a counter that reads as zero (RAZ: not in
+``PMUACR_EL1``) counts as closed, since EL0 learns nothing from it. A counter readable at EL0
+that holds another task's event, a CPU-bound event, or stale contents of an unused counter
+is what Mark's first point is about, and is coloured as a leak.
 Omits: editing anything (a view never writes to the model); kernel-internal event state.
 Pinned to: Arm ARM D24.5 (EL0 access); Linux v5.17 armv8pmu_start()/pmu_hw_events.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 
 from pmulab.drivers.arm_pmuv3 import CYCLE_COUNTER, count_register, idx_of
+from pmulab.hw.pmu import Outcome
 from pmulab.hw.sysregs import PMUSERENR
 
 __all__ = ["CounterCell", "CpuRow", "OwnershipStrip", "ownership", "ownership_strip"]
@@ -80,7 +82,9 @@ def ownership(machine) -> list[CpuRow]:
             reg = count_register(n)
             ev = placed[idx_of(n)]
             target = getattr(ev, "target", None) if ev is not None else None
-            cells.append(CounterCell(n, reg, hw.check(reg, False, 0).permitted, None if ev is None else ev.id,
+            decision = hw.check(reg, False, 0)  # PMUv3p9: a counter outside PMUACR_EL1 reads as zero (RAZ)
+            readable = decision.permitted and decision.outcome is not Outcome.RAZ
+            cells.append(CounterCell(n, reg, readable, None if ev is None else ev.id,
                                      None if target is None else target.pid, hw.mrs(reg)))
         rows.append(CpuRow(cpu, None if task is None else task.pid, "idle" if task is None else task.name, value,
                            PMUSERENR.decode(value), tuple(cells)))
@@ -117,23 +121,41 @@ def _render(rows: list[CpuRow]) -> str:
 
 
 class OwnershipStrip(widgets.VBox):
-    """A live HTML strip of ``ownership(machine)``; call ``update()`` after the machine moves."""
+    """A live HTML strip of ``ownership(machine)``; call ``update()`` after the machine moves.
 
-    def __init__(self, machine, title: str | None = None):
+    ``lazy=True`` builds it empty (``machine`` may be None) until ``update``/``show`` gives it one.
+    """
+
+    def __init__(self, machine, title: str | None = None, *, lazy: bool = False):
         self.machine = machine
+        self.rows: list[CpuRow] = []
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>" if title else "")
         self.html = widgets.HTML()
         super().__init__([self.title, self.html])
         self.add_class("pmulab-ownership")
-        self.update()
+        if not lazy:
+            self.update()
+
+    @staticmethod
+    def read(machine) -> list[CpuRow]:
+        """The rows ``machine`` would show now, without drawing them."""
+        return ownership(machine)
+
+    def show(self, machine, rows: list[CpuRow] | None = None) -> list[CpuRow]:
+        """Draw ``rows`` (read from ``machine`` when None); a None machine hides the strip."""
+        self.machine = machine
+        if machine is None:
+            self.rows, self.html.value = [], ""
+            self.layout.display = "none"
+            return self.rows
+        self.rows = ownership(machine) if rows is None else rows
+        self.html.value = _render(self.rows)
+        self.layout.display = None
+        return self.rows
 
     def update(self, machine=None) -> list[CpuRow]:
         """Re-read the machine (or show ``machine`` from now on) and redraw; returns the rows shown."""
-        if machine is not None:
-            self.machine = machine
-        self.rows = ownership(self.machine)
-        self.html.value = _render(self.rows)
-        return self.rows
+        return self.show(self.machine if machine is None else machine)
 
 
 def ownership_strip(machine, title: str | None = None) -> OwnershipStrip:

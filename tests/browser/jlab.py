@@ -39,6 +39,19 @@ ALL_RUN_JS = """() => { const a = window.jupyterapp; const w = a && a.shell.curr
   return !!k && k.status === 'idle' && cells.length > 0
     && cells.every(c => c.model.executionCount !== null); }"""
 
+# Per bqplot figure in an output: how many drawn mark elements it has (axes, legend and background excluded).
+FIGURE_MARKS_JS = """f => [...f.querySelectorAll('svg path, svg rect, svg circle, svg text.label')].filter(e =>
+  !e.closest('.axis') && !e.closest('.legend') && !e.closest('.g-legend')
+  && !['plotarea_background', 'plotarea_events', 'domain'].some(c => e.classList.contains(c))
+  && (e.tagName !== 'path' || (e.getAttribute('d') || '').length > 2)).length"""
+FIGURES = ".jp-OutputArea-output .bqplot.figure"
+# The drawing of the figures under a selector: line paths and heat-map/bar cell fills.
+DRAWING_JS = """s => [...document.querySelectorAll(s + ' .bqplot svg path.line, ' + s + ' .bqplot svg rect')]
+  .filter(e => !e.closest('.axis') && !e.closest('.legend')
+          && !['plotarea_background', 'plotarea_events'].some(c => e.classList.contains(c)))
+  .map(e => e.tagName === 'path' ? e.getAttribute('d') : (e.getAttribute('x') + ',' + e.style.fill
+       + e.getAttribute('fill'))).join('|')"""
+
 # Tracebacks and stderr both render with this MIME type in JupyterLab 4.
 STDERR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 
@@ -136,6 +149,32 @@ class NotebookPage:
         """Texts of error outputs (tracebacks, anything naming an Error) anywhere in the notebook."""
         texts = self.page.locator(STDERR_OUTPUTS).all_inner_texts()
         return [t for t in texts if "Traceback" in t or "Error" in t]
+
+    def figures_rendered(self, minimum: int = 1, timeout_ms: int = 30_000) -> int:
+        """Scroll to every bqplot figure of the outputs and wait until each draws at least one mark.
+
+        Returns how many figures there are; fails (TimeoutError / AssertionError) if fewer than
+        ``minimum`` exist or one stays empty.
+        """
+        figures = self.page.locator(FIGURES)
+        n = figures.count()
+        assert n >= minimum, f"{n} bqplot figures in the outputs, expected at least {minimum}"
+        for i in range(n):
+            fig = figures.nth(i)
+            fig.scroll_into_view_if_needed()
+            handle = fig.element_handle()
+            self.page.wait_for_function(f"f => ({FIGURE_MARKS_JS})(f) > 0", arg=handle, timeout=timeout_ms)
+        return n
+
+    def path_of(self, selector: str) -> str:
+        """What the figures under ``selector`` draw: every line's ``d`` and every cell's fill, joined."""
+        return self.page.evaluate(f"s => ({DRAWING_JS})(s)", selector)
+
+    def wait_redrawn(self, selector: str, before: str, timeout_ms: int = 30_000) -> str:
+        """Wait until the figures under ``selector`` draw something other than ``before``; return it."""
+        self.page.wait_for_function(f"([s, d]) => ({DRAWING_JS})(s) !== d", arg=[selector, before],
+                                    timeout=timeout_ms)
+        return self.path_of(selector)
 
     def screenshot(self, path: Path) -> Path:
         # JupyterLab skips painting off-screen cells (content-visibility); let a scrolled-to cell paint

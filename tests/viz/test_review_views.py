@@ -16,7 +16,6 @@ from pmulab.viz.review_views import (
     leak_matrix_lab,
     mismatches,
     probe_run,
-    scenario_explorer,
 )
 
 ER_CR = PMUSERENR.encode(ER=1, CR=1)
@@ -134,13 +133,3 @@ def test_access_timeline_lab_shows_a_failing_callback():
     lab.left.design.value = "no-such-design"
     assert "unknown design" in lab.guard.shown and "ValueError" in lab.guard.last_error
     np.testing.assert_array_equal(lab.left.hw.y, before)
-
-
-# --- explorer adapter -------------------------------------------------------------------------------
-def test_scenario_explorer_runs_registered_scenarios():
-    ex = scenario_explorer("S1", design="v8")
-    assert set(ex.controls) == {"ticks", "refill_rate"} and ex.outcome.ok
-    assert ex.outcome.checks["t_reads_cpu_bound_count"]
-    ex.design.value = "pmuv3p9"
-    assert not ex.outcome.checks["t_reads_cpu_bound_count"] and ex.outcome.ok
-    assert ex.guard.last_error is None
