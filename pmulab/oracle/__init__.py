@@ -13,6 +13,8 @@ Pinned to: Linux 6.1 arm64 (Debian 12), QEMU 7.2, ``-cpu cortex-a72`` (PMUv3p4, 
 - ``truths.record(tc)`` / ``truths.check(name)``: recorded truths in oracle/truths/, model vs kernel.
 - ``compare``: derived classes and the cell-by-cell table; ``known``: the one list of what is not compared.
 - ``view``: plain data for the notebook's side-by-side view and figure.
+- ``replay``: the explorer's v5.17 counterexamples booted on Linux with a probe and a verdict per
+  invariant (``replay_explore``, ``replay_counterexample``; ``recorded_replays()`` for Binder).
 """
 
 from .env import OracleError
