@@ -52,6 +52,7 @@ test: $(VENV)/.stamp-test chromium lint binder-check
 
 oracle: $(VENV)/.stamp-lab
 	$(VENV)/bin/pmulab oracle --record
+	$(VENV)/bin/pmulab oracle --record-explore
 
 bench: $(VENV)/.stamp-lab
 	$(VENV)/bin/pmulab bench
