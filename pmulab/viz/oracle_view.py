@@ -15,6 +15,7 @@ import bqplot as bq
 import ipywidgets as widgets
 
 from pmulab.oracle import view
+from pmulab.viz import style
 from pmulab.viz.guard import CallbackGuard
 
 __all__ = ["OracleView", "oracle_view"]
@@ -36,13 +37,13 @@ class OracleView:
                                    display_legend=True)
         self.model_dots = bq.Scatter(x=[], y=[], scales={"x": xs, "y": ys}, colors=["#f58518"], labels=["model"],
                                      display_legend=True, default_size=80)
-        self.figure = bq.Figure(marks=[self.kernel_bars, self.model_dots],
-                                axes=[bq.Axis(scale=xs, label="step (task)"),
-                                      bq.Axis(scale=ys, orientation="vertical", label="PMUSERENR_EL0 read at EL0",
-                                              tick_values=[0, 4, 8, 12])],
-                                title="", layout=widgets.Layout(height="300px"))
+        self.figure = style.figure([self.kernel_bars, self.model_dots],
+                                   [style.x_axis(xs, "step (task)"),
+                                    style.y_axis(ys, "PMUSERENR_EL0 read at EL0", tick_format="#x",
+                                                 tick_values=[0, 4, 8, 12])], "", height="300px", legend="top-right")
         self.dropdown.observe(self.guard.wrap(self._on_change), names="value")
-        self.widget = widgets.VBox([self.dropdown, self.header, self.figure, self.table, self.guard.out])
+        self.widget = widgets.VBox([self.dropdown, self.guard.out, self.header, self.figure, self.table])
+        self.widget.add_class("pmulab-oracle")
         self.select(scenario)
 
     @property
@@ -67,15 +68,20 @@ class OracleView:
             self.kernel_bars.x, self.kernel_bars.y = labels, series["kernel"]
             self.model_dots.x, self.model_dots.y = labels, series["model"]
             self.figure.title = f"{name}: PMUSERENR_EL0 as EL0 reads it (0xc = ER|CR)"
-        self.header.value = (f"<b>{html.escape(name)}</b>: {html.escape(s['doc'])}<br><small>Linux {s['kernel']}, "
+        self.header.value = (f"<span class='pmulab-oracle-head' data-scenario='{html.escape(name)}' "
+                             f"data-agree='{int(s['agree'] == s['cells'])}'>"
+                             f"<b>{html.escape(name)}</b>: {html.escape(s['doc'].removeprefix(name + ': '))}"
+                             f"<br><small>Linux {s['kernel']}, "
                              f"{html.escape(s['qemu'] or '')}, -cpu {s['qemu_cpu']}: {s['agree']}/{s['cells']} "
-                             f"compared cells agree</small>")
+                             f"compared cells agree</small></span>")
+        td = "<td style='padding:1px 8px;border-bottom:1px solid #e3e7ee'>"
         body = "".join(
-            f"<tr><td>{r['step']}</td><td>{r['task']}</td><td>{r['op']}</td><td>{html.escape(r['what'])}</td>"
-            f"<td>{html.escape(r['model'])}</td><td>{html.escape(r['kernel'])}</td>"
-            f"<td>{'=' if r['agree'] else 'X'}</td></tr>" for r in view.rows(name))
-        self.table.value = ("<table><tr><th>step</th><th>task</th><th>op</th><th>what</th><th>model</th>"
-                            f"<th>real kernel</th><th></th></tr>{body}</table>")
+            f"<tr>{td}{r['step']}</td>{td}{r['task']}</td>{td}{r['op']}</td>{td}{html.escape(r['what'])}</td>"
+            f"{td}{html.escape(r['model'])}</td>{td}{html.escape(r['kernel'])}</td>"
+            f"{td}{'=' if r['agree'] else '<b style=color:#d62728>X</b>'}</td></tr>" for r in view.rows(name))
+        self.table.value = ("<table class='pmulab-oracle-table' style='border-collapse:collapse;font-size:12px'>"
+                            "<tr><th>step</th><th>task</th><th>op</th>"
+                            f"<th>what</th><th>model</th><th>real kernel</th><th></th></tr>{body}</table>")
 
 
 def oracle_view(scenario: str = "S13") -> OracleView:
