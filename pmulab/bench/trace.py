@@ -87,14 +87,21 @@ def _time_size(bank, sizes: Sizes, steps: int):
     out_like = np.ones((occ.shape[0], cpus, sysregs.NUM_SLOTS), np.uint64)
     kept: list = []
     cin, cout = _cumsum_with_carry(occ), _cumsum_with_carry(out_like)
-    run = (lambda: kept.append(bank.run(occ))) if big else (lambda: bank.run(occ))
     calls = -(-steps // occ.shape[0]) if big else 1
     if not big:
-        return (*medians([run, lambda: cin(occ), lambda: cout(out_like)], sizes.trace_repeat, [1, 1, 1]), [])
+        return (*medians([lambda: bank.run(occ), lambda: cin(occ), lambda: cout(out_like)], sizes.trace_repeat,
+                         [1, 1, 1]), [])
+    peak = [0]
+
+    def run():  # the peak is taken over run's calls only (the cumsum comparisons allocate their own outputs)
+        tracemalloc.reset_peak()
+        kept.append(bank.run(occ))
+        peak[0] = max(peak[0], tracemalloc.get_traced_memory()[1])
+
     tracemalloc.start()
     try:
         times = medians([run, lambda: cin(occ), lambda: cout(out_like)], calls, [1, 1, 1])
-        memory = _memory(tracemalloc.get_traced_memory()[1], kept, steps, cpus, occ.nbytes)
+        memory = _memory(peak[0], kept, steps, cpus, occ.nbytes)
     finally:
         tracemalloc.stop()
     return (*(t * calls for t in times), memory)

@@ -30,13 +30,16 @@ import numpy as np
 
 from pmulab.bits import mask
 from pmulab.hw import events, sysregs
-from pmulab.hw.regfile import BITMAPS, RegisterFile, check_occurrences
+from pmulab.hw.regfile import BITMAPS, RegisterFile, check_bound, check_occurrences
 
 __all__ = ["CounterBank"]
 
 _SLOTS = np.arange(sysregs.NUM_SLOTS, dtype=np.uint64)
 _CYC = sysregs.CYCLE_SLOT
 _ODD = np.arange(1, _CYC - 1, 2)  # CHAIN-capable counters 1, 3, ..., 29; partner of each is _ODD - 1
+_ODD_S, _EVEN = slice(1, _CYC - 1, 2), slice(0, _CYC - 2, 2)  # the same as views: 1, 3, ..., 29 and 0, 2, ..., 28
+_EVEN_N = len(_ODD)
+_CHUNK_BYTES = 1 << 18  # trace mode works on chunks of steps of about this many bytes of input (cache-sized)
 _M32 = mask(32)
 _M64 = np.uint64(mask(64))
 _EVT, _U, _P = (sysregs.PMEVTYPER[f].mask for f in ("evtCount", "U", "P"))
@@ -58,19 +61,23 @@ class _Program(NamedTuple):
     weight: np.ndarray  # (C, 2, 32) uint64 ``counting`` as 0/1
     low: np.ndarray  # (C, 32) uint64 the bits whose wrap is an overflow: 2**32-1 or 2**64-1
     carry: np.ndarray  # (2, C, 15) CHAIN carries into the odd counter at EL0 / EL1 (chained and allowed)
+    divides: bool  # some CPU divides its cycle counter
+    chains: bool  # some CPU has a CHAIN counter
+    split: np.ndarray | None  # (C, 15) carry[0] ^ carry[1], None when the EL of a carry never matters
 
 
-def _crossed(old, d, at32):
-    """Does adding ``d`` (< 2**32) to ``old`` overflow: bits [31:0] wrap, or the 64-bit value wraps."""
-    return np.where(at32, (old & _M32) + d > _M32, old + d < old)
-
-
-def _trace(old, d, at32):
-    """Values after each step and the overflows of its EL0 and EL1 parts; ``d`` is (S, C, 2, 32)."""
-    total = d[:, :, 0] + d[:, :, 1]
-    after = np.cumsum(total, axis=0) + old
-    before = after - total
-    return after, _crossed(before, d[:, :, 0], at32), _crossed(before + d[:, :, 0], d[:, :, 1], at32)
+def _wraps(cum, low, room, at32):
+    """How many times counters (values whose overflow bits are ``low``, headroom ``room``) have
+    overflowed after cumulative increments ``cum`` (S, C, k): bit-31 crossings for ``at32``, else
+    0 or 1 (a 64-bit wrap; ``cum`` stays far below 2**64). uint64, same shape as ``cum``."""
+    if at32.all():
+        w = cum + low
+        w >>= np.uint64(32)
+        return w
+    big = (cum > room).astype(np.uint64)
+    if not at32.any():
+        return big
+    return np.where(at32, (cum + low) >> np.uint64(32), big)
 
 
 class CounterBank(RegisterFile):
@@ -163,65 +170,46 @@ class CounterBank(RegisterFile):
         idx, counting = np.where(plain, evt, 0).astype(np.intp), (en & plain)[:, None] & allow
         chained = en[:, _ODD] & (evt[:, _ODD] == _CHAIN)
         rows = (np.arange(self.cpus)[:, None, None] * 2 + np.arange(2)[None, :, None]) * events.NUM_EVENTS
+        divide = ((pmcr & _D) != 0) & ((pmcr & _LC) == 0)
+        carry = (chained[:, None] & allow[:, :, _ODD]).transpose(1, 0, 2)
+        split = carry[0] ^ carry[1]
         return _Program(idx=idx, counting=counting, allow=allow, chained=chained, swinc=en & (evt == _SW_INCR),
-                        divide=((pmcr & _D) != 0) & ((pmcr & _LC) == 0), at32=at32,
-                        gather=rows + idx[:, None, :], weight=counting.astype(np.uint64),
-                        low=np.where(at32, np.uint64(_M32), _M64),
-                        carry=(chained[:, None] & allow[:, :, _ODD]).transpose(1, 0, 2))
-
-    def _gather(self, occ, prog):
-        """Per-step increments (S, C, 2, 32): each counter's event occurrences where it counts."""
-        steps = occ.shape[0]
-        d = occ.reshape(steps, -1).take(prog.gather.reshape(-1), axis=1).reshape(steps, *prog.gather.shape)
-        d *= prog.weight
-        return d
-
-    def _advance(self, d, prog) -> np.ndarray:
-        """Apply increments ``d`` (S, C, 2, 32) in order: divider, overflow, CHAIN; return values per step."""
-        steps = d.shape[0]
-        r = self._prescale
-        if prog.divide.any():  # PMCR_EL0.D: PMCCNTR_EL0 advances once per 64 counted cycles
-            cyc = np.ascontiguousarray(d[:, :, :, _CYC].transpose(1, 0, 2)).reshape(self.cpus, 2 * steps)
-            total = np.cumsum(cyc, axis=1) + r[:, None]
-            ticks = total // 64
-            ticks[:, 1:] -= ticks[:, :-1].copy()
-            d[:, :, :, _CYC] = np.where(prog.divide[None, :, None],
-                                        ticks.reshape(self.cpus, steps, 2).transpose(1, 0, 2), d[:, :, :, _CYC])
-            r = np.where(prog.divide, total[:, -1] % 64, r)
-        after, x0, x1 = _trace(self._value, d, prog.at32)
-        if prog.chained.any():  # CHAIN: odd counter 2k+1 counts the overflows of counter 2k
-            for el, x in ((0, x0), (1, x1)):
-                d[:, :, el, _ODD] += x[:, :, _ODD - 1] & prog.chained & prog.allow[:, el, _ODD]
-            after, x0, x1 = _trace(self._value, d, prog.at32)
-        after &= self._store_mask
-        self._value[...] = after[-1]  # in place: views handed out stay live
-        self._bits["PMOVS"] |= (x0 | x1).any(axis=0)
-        self._pmovs_stale = True
-        self._prescale[...] = r
-        return after
+                        divide=divide, at32=at32, gather=rows + idx[:, None, :], weight=counting.astype(np.uint64),
+                        low=np.where(at32, np.uint64(_M32), _M64), carry=carry, divides=bool(divide.any()),
+                        chains=bool(chained.any()), split=split if split.any() else None)
 
     # --- counting --------------------------------------------------------------------------------
     def count(self, occ: np.ndarray) -> None:
-        """One step: ``occ`` (cpus, 2, NUM_EVENTS) uint64 occurrences at EL0 and EL1 (Arm ARM D24 counting)."""
+        """One step: ``occ`` (cpus, 2, NUM_EVENTS) uint64 occurrences at EL0 and EL1 (Arm ARM D24 counting).
+
+        Overflow is tested against the headroom ``low - (value & low)`` (= ``~value & low``, ``low``
+        being all ones): a step's increment overflows the counter iff it exceeds the headroom,
+        for the bit-31 and the bit-63 boundary alike.
+        """
         occ = check_occurrences(occ, (self.cpus,), "count")
         p = self._program()
         d = occ.reshape(-1).take(p.gather)
         d *= p.weight
+        self._step(d, p)
+
+    def _step(self, d, p) -> None:
+        """Apply one step of weighted increments ``d`` (C, 2, 32): divider, CHAIN, overflow flags, values."""
         t = d[:, 0] + d[:, 1]  # (C, 32) this step's increments
-        if p.divide.any():  # PMCR_EL0.D: PMCCNTR_EL0 advances once per 64 counted cycles
+        if p.divides:  # PMCR_EL0.D: PMCCNTR_EL0 advances once per 64 counted cycles
             total = self._prescale + t[:, _CYC]
             t[:, _CYC] = np.where(p.divide, total // 64, t[:, _CYC])
             self._prescale[...] = np.where(p.divide, total % 64, self._prescale)
         old = self._value
-        low = old & p.low
-        if p.chained.any():  # CHAIN: +1 on odd counter 2k+1, at the EL where counter 2k overflowed
-            lo, lm = low[:, _ODD - 1], p.low[:, _ODD - 1]
-            s0 = lo + d[:, 0, _ODD - 1]
-            s1 = s0 + d[:, 1, _ODD - 1]
-            x0 = (s0 > lm) | (s0 < lo)
-            t[:, _ODD] += (x0 & p.carry[0]) | (~x0 & ((s1 > lm) | (s1 < s0)) & p.carry[1])
-        s = low + t
-        self._bits["PMOVS"] |= (s > p.low) | (s < low)  # bits [31:0] carried out, or the 64-bit value wrapped
+        room = ~old
+        room &= p.low
+        if p.chains:  # CHAIN: +1 on odd counter 2k+1 when counter 2k overflowed, if its filter allows that EL
+            crossed = t[:, _EVEN] > room[:, _EVEN]
+            if p.split is not None:  # the odd counter's filter differs between EL0 and EL1: which EL wrapped?
+                crossed &= p.carry[1] ^ ((d[:, 0, _EVEN] > room[:, _EVEN]) & p.split)
+            else:
+                crossed &= p.carry[1]
+            t[:, _ODD_S] += crossed
+        self._bits["PMOVS"] |= t > room
         self._pmovs_stale = True
         old += t  # in place: views handed out stay live
         old &= self._store_mask
@@ -233,15 +221,86 @@ class CounterBank(RegisterFile):
         per-step increments; overflow, CHAIN and the divider follow from the cumulative totals.
         """
         steps = occ_steps.shape[0] if isinstance(occ_steps, np.ndarray) and occ_steps.ndim else 0
-        occ = check_occurrences(occ_steps, (steps, self.cpus), "run")
+        occ = check_occurrences(occ_steps, (steps, self.cpus), "run", bound=False)
         if not steps:
             return np.zeros((0, self.cpus, sysregs.NUM_SLOTS), np.uint64)
-        prog = self._program()
-        return self._advance(self._gather(occ, prog), prog)
+        return self._run(occ, self._program())
+
+    def _run(self, occ, p) -> np.ndarray:
+        """``run`` in chunks of steps that stay in cache (the bound of each chunk is checked first).
+
+        Each chunk: the EL0 and EL1 increments gathered (straight into the output), summed and
+        accumulated along the steps (carrying the running total of the previous chunks); then
+        CHAIN adds to each odd counter the overflows its even partner has had so far (at the EL
+        where each happened, when its filter differs by EL), the divider turns cumulative
+        cycles into cumulative ticks, and the stored values follow. A counter has overflowed
+        during the run iff its total increment exceeds its headroom (``count``'s test).
+        """
+        steps, cpus, n = occ.shape[0], self.cpus, sysregs.NUM_SLOTS
+        flat = occ.reshape(steps, -1)
+        out = np.empty((steps, cpus, n), np.uint64)
+        g0, g1 = (np.ascontiguousarray(p.gather[:, el]).reshape(-1) for el in (0, 1))
+        w0, w1 = (np.ascontiguousarray(p.weight[:, el]).reshape(-1) for el in (0, 1))
+        old = self._value
+        room = ~old & p.low
+        low_e, room_e, at32_e = old[:, _EVEN] & p.low[:, _EVEN], room[:, _EVEN], p.at32[:, _EVEN]
+        c0, c1 = (p.carry[el].astype(np.uint64) for el in (0, 1))
+        raw = np.zeros((cpus, n), np.uint64)  # cumulative increments before this chunk (no CHAIN, no divider)
+        wraps_prev = np.zeros((cpus, _EVEN_N), np.uint64)  # overflows of the even partners so far
+        el0_carries = np.zeros((cpus, _EVEN_N), np.uint64)  # of which happened at EL0
+        last = raw
+        chunk = max(1, _CHUNK_BYTES // flat[0].nbytes)
+        for s0 in range(0, steps, chunk):
+            s1 = min(steps, s0 + chunk)
+            check_bound(occ[s0:s1], "run")  # nothing has changed yet if it fails
+            a = out[s0:s1]
+            a2 = a.reshape(s1 - s0, -1)
+            np.take(flat[s0:s1], g0, axis=1, out=a2)
+            a2 *= w0
+            b = flat[s0:s1].take(g1, axis=1)
+            b *= w1
+            d0_e = a[:, :, _EVEN].copy() if p.split is not None else None
+            a2 += b
+            np.cumsum(a, axis=0, out=a)
+            a += raw
+            prev_raw, raw = raw, a[-1].copy()
+            if p.chains:
+                wraps = _wraps(a[:, :, _EVEN], low_e, room_e, at32_e)
+                if d0_e is None:
+                    wraps *= c1
+                    a[:, :, _ODD_S] += wraps
+                else:
+                    before = np.empty_like(d0_e)
+                    before[0] = prev_raw[:, _EVEN]
+                    before[1:] = a[:-1, :, _EVEN]
+                    before += d0_e  # the running total after this step's EL0 part
+                    at_el0 = _wraps(before, low_e, room_e, at32_e)
+                    at_el0[1:] -= wraps[:-1]
+                    at_el0[0] -= wraps_prev
+                    np.cumsum(at_el0, axis=0, out=at_el0)
+                    at_el0 += el0_carries
+                    wraps_prev, el0_carries = wraps[-1].copy(), at_el0[-1].copy()
+                    wraps -= at_el0  # now: the overflows at EL1
+                    wraps *= c1
+                    at_el0 *= c0
+                    wraps += at_el0
+                    a[:, :, _ODD_S] += wraps
+            if p.divides:
+                cyc = a[:, :, _CYC]
+                cyc[...] = np.where(p.divide, (cyc + self._prescale) // 64, cyc)
+            if s1 == steps:
+                last = a[-1].copy()
+            a += old
+            a &= self._store_mask
+        self._bits["PMOVS"] |= last > room
+        self._pmovs_stale = True
+        self._prescale[...] = np.where(p.divide, (self._prescale + raw[:, _CYC]) % 64, self._prescale)
+        self._value[...] = out[-1]  # in place: views handed out stay live
+        return out
 
     def _software_increment(self, cpu, slots, el):
         """PMSWINC_EL0: +1 on each selected counter that is enabled, counts SW_INCR and whose filter allows ``el``."""
         prog = self._program()
-        d = np.zeros((1, self.cpus, 2, sysregs.NUM_SLOTS), np.uint64)
-        d[0, cpu, el] = ((np.uint64(slots) >> _SLOTS) & np.uint64(1)) * (prog.swinc[cpu] & prog.allow[cpu, el])
-        self._advance(d, prog)
+        d = np.zeros((self.cpus, 2, sysregs.NUM_SLOTS), np.uint64)
+        d[cpu, el] = ((np.uint64(slots) >> _SLOTS) & np.uint64(1)) * (prog.swinc[cpu] & prog.allow[cpu, el])
+        self._step(d, prog)

@@ -31,7 +31,7 @@ from pmulab.bits import Register, mask
 from pmulab.errors import IllegalInstruction
 from pmulab.hw import events, sysregs
 
-__all__ = ["RegisterFile", "check_occurrences", "pmceid"]
+__all__ = ["RegisterFile", "check_bound", "check_occurrences", "pmceid"]
 
 _VERSIONS = list(sysregs.PmuVersion)
 _SEL = sysregs.SYSREGS["PMSELR_EL0"].layout["SEL"]
@@ -57,17 +57,23 @@ def pmceid(index: int) -> int:
     return sum(1 << (e - 32 * index) for e in events.ArmEvent if 32 * index <= e < 32 * index + 32)
 
 
-def check_occurrences(occ, lead: tuple[int, ...], what: str) -> np.ndarray:
+def check_occurrences(occ, lead: tuple[int, ...], what: str, bound: bool = True) -> np.ndarray:
     """Validate an occurrence array of shape ``lead + (2, NUM_EVENTS)``, dtype uint64.
 
     Precondition of the counter core: for every CPU and event, EL0 + EL1 occurrences in one step
-    are below 2**32, so that no counter can overflow twice in a step (ValueError otherwise).
+    are below 2**32, so that no counter can overflow twice in a step (ValueError otherwise;
+    ``bound=False`` leaves that check to the caller, ``check_bound``).
     """
     shape = lead + (2, events.NUM_EVENTS)
     if not isinstance(occ, np.ndarray) or occ.dtype != np.uint64 or occ.shape != shape:
         got = f"{occ.dtype} array of shape {occ.shape}" if isinstance(occ, np.ndarray) else type(occ).__name__
         raise ValueError(f"{what}: expected a uint64 array of shape {shape} ({' x '.join(_axes(lead))}"
                          f" x EL0/EL1 x event), got {got}")
+    return check_bound(occ, what) if bound else occ
+
+
+def check_bound(occ: np.ndarray, what: str) -> np.ndarray:
+    """The precondition alone: EL0 + EL1 occurrences (last two axes) of one event in one step < 2**32."""
     top = int(occ.max()) if occ.size else 0
     if top >> 31 and (top >> 32 or int((occ[..., 0, :] + occ[..., 1, :]).max()) >> 32):  # below 2**31: no sum
         raise ValueError(f"{what}: EL0 + EL1 occurrences of one event in one step must be < 2**32")

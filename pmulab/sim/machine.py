@@ -288,10 +288,11 @@ class Machine(KernelServices):
     def _trace_row(self) -> None:
         counters = np.zeros((self.ncpus, sysregs.NUM_SLOTS), dtype=np.uint64)
         pmuserenr = np.zeros(self.ncpus, dtype=np.uint64)
-        for cpu in range(self.ncpus):
-            k, i = self._where[cpu]
-            counters[cpu] = wiring.counter_values(self.banks[k], i)
-            pmuserenr[cpu] = self.banks[k].pmuserenr[i]
+        first = 0
+        for bank in self.banks:  # CPUs are numbered cluster by cluster (self._where)
+            counters[first:first + bank.cpus] = bank.values
+            pmuserenr[first:first + bank.cpus] = bank.pmuserenr
+            first += bank.cpus
         pages, seen = [], set()
         for task in self.tasks:
             if task.state == EXITED:
