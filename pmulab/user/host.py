@@ -29,7 +29,8 @@ from pmulab.uapi import MmapPage, PerfEventAttr, parse_read, read_size
 from pmulab.uapi import constants as k
 from pmulab.user.read_self import ReadLoop
 
-__all__ = ["SYSCALL_NR", "HostEvent", "HostRead", "open_host_event", "busy_loop", "paranoid"]
+__all__ = ["SYSCALL_NR", "REFUSED", "HostEvent", "HostRead", "open_host_event", "busy_loop", "paranoid",
+           "perf_event_open"]
 
 #: __NR_perf_event_open per ``platform.machine()`` (arch syscall tables).
 SYSCALL_NR = {"x86_64": 298, "aarch64": 241, "arm64": 241, "riscv64": 241, "i686": 336, "armv7l": 364,
@@ -51,16 +52,26 @@ def paranoid() -> str:
         return f"unreadable ({e.strerror})"
 
 
-def _syscall(attr: bytes) -> tuple[int, int]:
+#: errnos with which a host refuses perf_event_open for want of permission or of a PMU/syscall.
+REFUSED = (_errno.EACCES, _errno.EPERM, _errno.ENOSYS, _errno.ENOENT, _errno.EOPNOTSUPP)
+
+
+def perf_event_open(attr, pid: int = 0, cpu: int = -1, group_fd: int = -1,
+                    flags: int = k.PERF_FLAG_FD_CLOEXEC) -> tuple[int, int]:
+    """The host's perf_event_open(2) through ``syscall(2)``: returns ``(fd, errno)``.
+
+    ``attr`` is the attr's bytes, or a writable ctypes buffer (the kernel writes its own
+    ``size`` back into it on E2BIG). ``(-1, ENOSYS)`` where the syscall number is unknown.
+    """
     nr = SYSCALL_NR.get(platform.machine())
     if nr is None:
         return -1, _errno.ENOSYS
-    buf = ctypes.create_string_buffer(attr, len(attr))
+    buf = ctypes.create_string_buffer(attr, len(attr)) if isinstance(attr, bytes) else attr
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     ctypes.set_errno(0)
-    fd = libc.syscall(ctypes.c_long(nr), buf, ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_int(-1),
-                      ctypes.c_ulong(k.PERF_FLAG_FD_CLOEXEC))
+    fd = libc.syscall(ctypes.c_long(nr), buf, ctypes.c_int(pid), ctypes.c_int(cpu), ctypes.c_int(group_fd),
+                      ctypes.c_ulong(flags))
     return int(fd), ctypes.get_errno()
 
 
@@ -160,7 +171,7 @@ def open_host_event(events=DEFAULT_EVENTS) -> HostEvent:
     tried = []
     for name, type_, config in events:
         attr = PerfEventAttr(type=type_, config=config, exclude_kernel=1, exclude_hv=1, read_format=READ_FORMAT)
-        fd, err = _syscall(attr.to_bytes())
+        fd, err = perf_event_open(attr.to_bytes())
         if fd < 0:
             tried.append((name, _errno.errorcode.get(err, str(err))))
             continue

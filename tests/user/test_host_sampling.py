@@ -14,7 +14,6 @@ import fcntl
 import gc
 import mmap
 import os
-import platform
 import time
 
 import numpy as np
@@ -22,40 +21,19 @@ import pytest
 
 from pmulab import uapi
 from pmulab.uapi import MmapPage, PerfEventAttr, PerfRecord, pack_record
-from pmulab.user import RingReader, parse_records, parse_samples, report
+from pmulab.user import RingReader, host, parse_records, parse_samples, report
 
-SYSCALL_NR = {"x86_64": 298, "aarch64": 241, "arm64": 241, "riscv64": 241, "i686": 336, "armv7l": 364,
-              "ppc64le": 319, "s390x": 331}
-REFUSED = (errno.EACCES, errno.EPERM, errno.ENOSYS, errno.ENOENT, errno.EOPNOTSUPP)
 PERIOD_NS = 100_000
 DATA_PAGES = 2  # 1 + 2^1 pages: an 8 KiB ring (~200 samples) that the burn wraps many times
 SAMPLE_TYPE = uapi.PERF_SAMPLE_IP | uapi.PERF_SAMPLE_TID | uapi.PERF_SAMPLE_TIME | uapi.PERF_SAMPLE_PERIOD
 
 
-def _paranoid() -> str:
-    try:
-        with open("/proc/sys/kernel/perf_event_paranoid") as f:
-            return f.read().strip()
-    except OSError as e:
-        return f"unreadable ({e.strerror})"
-
-
 def _open(attr: PerfEventAttr) -> int:
-    nr = SYSCALL_NR.get(platform.machine())
-    if nr is None:
-        pytest.skip(f"no perf_event_open syscall number known for {platform.machine()} (treated as ENOSYS)")
-    raw = attr.to_bytes()
-    buf = ctypes.create_string_buffer(raw, len(raw))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    ctypes.set_errno(0)
-    fd = libc.syscall(ctypes.c_long(nr), buf, ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_int(-1),
-                      ctypes.c_ulong(uapi.PERF_FLAG_FD_CLOEXEC))
-    err = ctypes.get_errno()
+    fd, err = host.perf_event_open(attr.to_bytes())
     if fd < 0:
-        if err in REFUSED:
+        if err in host.REFUSED:
             pytest.skip(f"host refused perf_event_open: {errno.errorcode.get(err, err)}, "
-                        f"kernel.perf_event_paranoid={_paranoid()}")
+                        f"kernel.perf_event_paranoid={host.paranoid()}")
         pytest.fail(f"perf_event_open failed with {errno.errorcode.get(err, err)}")
     return fd
 

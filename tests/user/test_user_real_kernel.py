@@ -12,7 +12,6 @@ import fcntl
 import gc
 import mmap
 import os
-import platform
 import struct
 import time
 
@@ -20,37 +19,12 @@ import pytest
 
 from pmulab import PerfError, uapi
 from pmulab.uapi import MmapPage, PerfEventAttr, parse_read, perf_copy_attr
-from pmulab.user import ReadLoop
-
-# __NR_perf_event_open per architecture (arch syscall tables)
-SYSCALL_NR = {"x86_64": 298, "aarch64": 241, "arm64": 241, "riscv64": 241, "i686": 336, "armv7l": 364,
-              "ppc64le": 319, "s390x": 331}
-REFUSED = (errno.EACCES, errno.EPERM, errno.ENOSYS, errno.ENOENT)
-
-
-def _paranoid() -> str:
-    try:
-        with open("/proc/sys/kernel/perf_event_paranoid") as f:
-            return f.read().strip()
-    except OSError as e:
-        return f"unreadable ({e.strerror})"
-
-
-def _syscall(attr_buf, pid=0, cpu=-1, group_fd=-1, flags=uapi.PERF_FLAG_FD_CLOEXEC) -> tuple[int, int]:
-    nr = SYSCALL_NR.get(platform.machine())
-    if nr is None:
-        pytest.skip(f"no perf_event_open syscall number known for {platform.machine()} (treated as ENOSYS)")
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    ctypes.set_errno(0)
-    fd = libc.syscall(ctypes.c_long(nr), attr_buf, ctypes.c_int(pid), ctypes.c_int(cpu),
-                      ctypes.c_int(group_fd), ctypes.c_ulong(flags))
-    return fd, ctypes.get_errno()
+from pmulab.user import ReadLoop, host
 
 
 def perf_event_open(attr_bytes: bytes) -> tuple[int, int, ctypes.Array]:
     buf = ctypes.create_string_buffer(bytes(attr_bytes), len(attr_bytes))
-    fd, err = _syscall(buf)
+    fd, err = host.perf_event_open(buf)
     return fd, err, buf
 
 
@@ -68,9 +42,9 @@ def task_clock():
                          | uapi.PERF_FORMAT_ID)
     fd, err, _ = perf_event_open(attr.to_bytes())
     if fd < 0:
-        if err in REFUSED:
+        if err in host.REFUSED:
             pytest.skip(f"host refused perf_event_open: {errno.errorcode.get(err, err)}, "
-                        f"kernel.perf_event_paranoid={_paranoid()}")
+                        f"kernel.perf_event_paranoid={host.paranoid()}")
         pytest.fail(f"perf_event_open failed with {errno.errorcode.get(err, err)}")
     m = mmap.mmap(fd, mmap.PAGESIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
     yield fd, m, attr
