@@ -125,10 +125,13 @@ class CounterBank(RegisterFile):
                 self._evtype[cpu, slot] = value
                 self._compiled = None
             return
-        old = self._load(cpu, state, slot)
+        if state == "PMOVS" and self._pmovs_stale:
+            self._refresh_pmovs()
+        ints = self._ints[state]
+        old = ints[cpu]
         if old == value:
             return
-        self._ints[state][cpu] = value
+        ints[cpu] = value
         if state in BITMAPS:
             row, diff = self._bits[state][cpu], old ^ value
             while diff:

@@ -122,7 +122,7 @@ class RegisterFile(abc.ABC):
         self.implemented = mask(counters) | 1 << sysregs.CYCLE_SLOT
         self.event_counters = mask(counters)
         self.pmcr_reset = sysregs.PMCR["N"].put(sysregs.PMCR.reset, counters)
-        self._plans: dict[tuple[str, bool], tuple | None] = {}  # (name, write) -> decoded EL1 access
+        self._plans: tuple[dict, dict] = ({}, {})  # [write][name] -> decoded EL1 access (None: decode each time)
 
     # --- decoded accesses (the fast path of read/write) -----------------------------------------
     def _plan(self, name, write: bool):
@@ -130,15 +130,13 @@ class RegisterFile(abc.ABC):
 
         Only registers whose decoding never depends on state (not PMXEV*, not PMSWINC_EL0/PMCEID*)
         and which are defined on this PMU get a plan: (state, slot, max value, and for a write the
-        RW/W1S/W1C masks and the RAZ/WI cut; for a read the readable mask).
+        bits kept (not RW), the bits written (RW or W1S), the W1C bits and the RAZ/WI cut; for a read
+        the readable mask).
         """
-        key = (name, write)
-        try:
-            return self._plans[key]
-        except KeyError:
-            pass
-        except TypeError:  # unhashable name: the slow path reports it
-            return None
+        plans = self._plans[write]
+        plan = plans.get(name, False)
+        if plan is not False:
+            return plan
         plan = None
         reg = sysregs.SYSREGS.get(name) if isinstance(name, str) else None
         if reg is not None and not reg.indirect and name != "PMSWINC_EL0" and not name.startswith("PMCEID"):
@@ -147,9 +145,10 @@ class RegisterFile(abc.ABC):
             except IllegalInstruction:
                 layout = None
             if layout is not None:
-                plan = ((state, slot, mask(layout.width), layout.writable_mask, layout.set_mask, layout.clear_mask,
+                wm = layout.writable_mask
+                plan = ((state, slot, mask(layout.width), ~wm, wm | layout.set_mask, layout.clear_mask,
                          self._keep(state, slot)) if write else (state, slot, layout.readable_mask))
-        self._plans[key] = plan
+        plans[name] = plan
         return plan
 
     def _fast_write(self, cpu: int, name: str, value: int) -> bool:
@@ -157,22 +156,30 @@ class RegisterFile(abc.ABC):
 
         Returns False (nothing done) otherwise: the caller takes the checked path.
         """
-        plan = self._plan(name, True)
-        if plan is None or type(value) is not int or type(cpu) is not int or not 0 <= cpu < self.cpus:
+        if name.__class__ is not str:
             return False
-        state, slot, top, wm, sm, cm, keep = plan
+        plan = self._plans[1].get(name, False)
+        if plan is False:
+            plan = self._plan(name, True)
+        if plan is None or value.__class__ is not int or cpu.__class__ is not int or not 0 <= cpu < self.cpus:
+            return False
+        state, slot, top, kept, written, cm, keep = plan
         if not 0 <= value <= top:
             return False
-        old = self._load(cpu, state, slot)
-        self._store(cpu, state, slot, ((old & ~wm) | (value & (wm | sm))) & ~(value & cm) & keep)
+        old = self._load(cpu, state, slot)  # RW bits take the value, W1S set, W1C clear (Register.apply_write)
+        self._store(cpu, state, slot, ((old & kept) | (value & written)) & ~(value & cm) & keep)
         if state == "PMCR":
             self._pmcr_actions(cpu, value)
         return True
 
     def _fast_read(self, cpu: int, name: str) -> int | None:
         """``read(cpu, name)`` when it is a planned register and cpu an int in range; None otherwise."""
-        plan = self._plan(name, False)
-        if plan is None or type(cpu) is not int or not 0 <= cpu < self.cpus:
+        if name.__class__ is not str:
+            return None
+        plan = self._plans[0].get(name, False)
+        if plan is False:
+            plan = self._plan(name, False)
+        if plan is None or cpu.__class__ is not int or not 0 <= cpu < self.cpus:
             return None
         return self._load(cpu, plan[0], plan[1]) & plan[2]
 
