@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 NAME = "08-what-linux-merged.ipynb"
-FIGURES = 4  # timeline, walk-through, S13 explorer, design matrix
+FIGURES = 5  # timeline, walk-through, S13 explorer (counters, EL0 access), design matrix
 WALK = ".pmulab-walkthrough"
 MATRIX = ".pmulab-matrix"
 RENDERED_JS = """n => { const figs = Array.from(document.querySelectorAll('.jp-OutputArea-output .bqplot'));

@@ -31,13 +31,16 @@ def voila(notebooks_dir, artifacts_dir, missing_tool):
     base = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while True:  # any HTTP answer (even 404 from voila's API) means the server is listening
             assert proc.poll() is None, "voila exited; see test-artifacts/voila.log"
+            assert time.monotonic() < deadline, "voila did not answer within 60 s; see test-artifacts/voila.log"
             try:
                 with urllib.request.urlopen(base + "api/kernels", timeout=2):
                     break
+            except urllib.error.HTTPError:
+                break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.3)
+                time.sleep(0.2)
         yield base
     finally:
         os.killpg(os.getpgid(proc.pid), signal.SIGTERM)
