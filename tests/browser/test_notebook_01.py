@@ -17,6 +17,7 @@ LINE = ".pmulab-timeline .bqplot svg path.line"
 
 def test_notebook_01_runs_and_its_widgets_are_live(notebook, artifacts_dir):
     page = notebook.open(NAME).run_all().page
+    notebook.figures_rendered()  # every bqplot figure of the outputs draws its marks
 
     assert notebook.error_outputs() == []
 

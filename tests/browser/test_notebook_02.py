@@ -17,6 +17,7 @@ LINE = f"{LAB} .bqplot svg path.line"
 
 def test_notebook_02_runs_and_the_multiplexing_lab_is_live(notebook, artifacts_dir):
     page = notebook.open(NAME).run_all().page
+    notebook.figures_rendered()  # every bqplot figure of the outputs draws its marks
 
     assert notebook.error_outputs() == []
 

@@ -22,6 +22,7 @@ def state(page, attr: str) -> str:
 
 def test_notebook_03_runs_and_the_read_loop_steps(notebook, artifacts_dir):
     page = notebook.open(NAME).run_all().page
+    notebook.figures_rendered()  # every bqplot figure of the outputs draws its marks
 
     assert notebook.error_outputs() == []
 

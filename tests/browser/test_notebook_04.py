@@ -17,6 +17,7 @@ HEAT = ".pmulab-leaklab .bqplot svg rect"
 
 def test_notebook_04_runs_and_the_leak_matrix_is_live(notebook, artifacts_dir):
     page = notebook.open(NAME).run_all().page
+    notebook.figures_rendered()  # every bqplot figure of the outputs draws its marks
     assert notebook.error_outputs() == []
 
     # every displayed figure rendered its SVG with marks: 3 explorers (lines) + the heat map (cells)

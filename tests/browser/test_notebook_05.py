@@ -16,6 +16,7 @@ LAB = ".pmulab-dirtylab"
 
 def test_notebook_05_runs_and_the_victim_plot_is_live(notebook, artifacts_dir):
     page = notebook.open(NAME).run_all().page
+    notebook.figures_rendered()  # every bqplot figure of the outputs draws its marks
     assert notebook.error_outputs() == []
 
     # two figures in the displayed lab, each drawn: the hardware line and the two count lines

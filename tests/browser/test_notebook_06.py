@@ -16,6 +16,7 @@ LAB = ".pmulab-accesslab"
 
 def test_notebook_06_runs_and_the_timelines_are_live(notebook, artifacts_dir):
     page = notebook.open(NAME).run_all().page
+    notebook.figures_rendered()  # every bqplot figure of the outputs draws its marks
     assert notebook.error_outputs() == []
 
     page.wait_for_function(f"document.querySelectorAll('{LAB} .bqplot svg path.line').length >= 4", timeout=60_000)
@@ -32,6 +33,8 @@ def test_notebook_06_runs_and_the_timelines_are_live(notebook, artifacts_dir):
     lab.locator("button.widget-toggle-button", has_text="S4").click()
     page.wait_for_function(f"d => [...document.querySelectorAll('{LAB} svg path.line')].map(e => "
                            "e.getAttribute('d')).join('|') !== d", arg=d0, timeout=30_000)
-    assert "owner_cpu_still_enabled" in lab.locator(".pmulab-badges[data-design='v8']").inner_text()
+    # the badges are another widget: their sync may land after the lines'
+    page.wait_for_function(f"document.querySelector(\"{LAB} .pmulab-badges[data-design='v8']\").innerText"
+                           ".includes('owner_cpu_still_enabled')", timeout=30_000)
     assert notebook.error_outputs() == []
     notebook.screenshot(artifacts_dir / "06-mmap-from-another-task.png")

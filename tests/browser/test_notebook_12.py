@@ -20,8 +20,9 @@ def state(page, attr: str) -> str:
     return page.locator(STATE).first.get_attribute(f"data-{attr}")
 
 
-def test_notebook_12_runs_and_the_consumer_slider_removes_lost_records(notebook):
+def test_notebook_12_runs_and_the_consumer_slider_removes_lost_records(notebook, artifacts_dir):
     page = notebook.open(NAME).run_all().page
+    notebook.figures_rendered()  # every bqplot figure of the outputs draws its marks
     assert notebook.error_outputs() == []
 
     lab = page.locator(LAB).first
@@ -38,3 +39,6 @@ def test_notebook_12_runs_and_the_consumer_slider_removes_lost_records(notebook)
     page.locator(f"{LAB} button", has_text="Run").first.click()
     page.wait_for_function(f"document.querySelector('{STATE}').dataset.dropped === '0'", timeout=30_000)
     assert state(page, "lost") == "0" and int(state(page, "samples")) > 0
+    assert notebook.error_outputs() == []
+    page.locator(LAB).first.scroll_into_view_if_needed()
+    notebook.screenshot(artifacts_dir / "12-sampling-and-ring-buffer.png")
