@@ -18,8 +18,9 @@ Precondition: per CPU and event, EL0 + EL1 occurrences in one step are < 2**32 (
 ValueError), so a counter overflows at most once per step.
 Register access (``read``/``write``) is inherited from ``pmulab.hw.regfile.RegisterFile``.
 Declare -> build -> run (style anchors §6): the register program is compiled into gather
-indices and masks when a register is written (every ``_store`` drops it), so a step is a few
-array operations; ``count`` is the one-step path of ``run`` without the cumulative sums.
+indices and masks when it is needed after PMCR_EL0, PMCNTEN or PMEVTYPER<n>_EL0 changed, so a
+step is a few array operations; ``count`` is the one-step path, ``run`` works through cache-sized
+chunks of steps on cumulative sums (overflow counts, CHAIN and the divider follow from them).
 """
 
 from __future__ import annotations
