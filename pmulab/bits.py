@@ -54,7 +54,7 @@ class Field:
         if not 0 <= self.reset <= mask(self.width):
             raise ValueError(f"field {self.name}: reset {self.reset:#x} wider than {self.width} bits")
 
-    @property
+    @cached_property
     def mask(self) -> int:
         """The field's bits in place."""
         return mask(self.width) << self.lsb
