@@ -240,7 +240,7 @@ class MuxLab(widgets.VBox):
                                stroke_width=2)
         self.fig_counts = bq.Figure(marks=[self.counts], title="counts",
                                     axes=[bq.Axis(scale=self.cx, label="tick"),
-                                          bq.Axis(scale=self.cy, side="left", tick_format=".2s")],
+                                          bq.Axis(scale=self.cy, side="left", tick_format=".2s", label="count")],
                                     legend_location="top-left", animation_duration=0,
                                     layout=widgets.Layout(width="50%", height="340px"),
                                     fig_margin={"top": 40, "bottom": 40, "left": 55, "right": 10})

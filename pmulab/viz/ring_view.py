@@ -11,8 +11,6 @@ Omits: writing to a model it is given (views never mutate a model).
 
 from __future__ import annotations
 
-import html
-
 import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
@@ -21,6 +19,7 @@ from pmulab import Machine, PerfEventAttr, Workload, uapi
 from pmulab.sim.profile import demo_profile
 from pmulab.uapi import PerfRecord
 from pmulab.user import RingReader, report
+from pmulab.viz import style as vstyle
 from pmulab.viz.guard import CallbackGuard
 
 __all__ = ["RingLab", "ring_lab", "ring_run", "throttle_run", "freq_run", "profile_run", "lines_plot",
@@ -120,10 +119,8 @@ def lines_plot(x, ys, labels, title: str, ylabel: str, xlabel: str = "tick") -> 
     """A plain bqplot line chart (one line per row of ``ys``)."""
     sx, sy = bq.LinearScale(), bq.LinearScale()
     lines = bq.Lines(x=np.asarray(x, float), y=np.atleast_2d(np.asarray(ys, float)), scales={"x": sx, "y": sy},
-                     labels=list(labels), display_legend=True)
-    return bq.Figure(marks=[lines], axes=[bq.Axis(scale=sx, label=xlabel),
-                                          bq.Axis(scale=sy, orientation="vertical", label=ylabel)],
-                     title=title, animation_duration=0, layout=widgets.Layout(width="100%", height="300px"))
+                     labels=list(labels), display_legend=True, colors=list(vstyle.COLOURS))
+    return vstyle.figure([lines], [vstyle.x_axis(sx, xlabel), vstyle.y_axis(sy, ylabel)], title, height="300px")
 
 
 def profile_plot(res: dict) -> bq.Figure:
@@ -139,9 +136,9 @@ def profile_plot(res: dict) -> bq.Figure:
         marks.append(bq.Scatter(x=names, y=res["share"][i], scales={"x": sx, "y": sy}, colors=[c],
                                 labels=[f"{n} samples"], display_legend=True))
         marks.append(bq.Lines(x=[names, names], y=[lo, hi], scales={"x": sx, "y": sy}, colors=[c]))
-    return bq.Figure(marks=marks, axes=[bq.Axis(scale=sx), bq.Axis(scale=sy, orientation="vertical", label="share")],
-                     title="sampled profile vs the true profile (error bars: 2 standard errors)",
-                     animation_duration=0, layout=widgets.Layout(width="100%", height="320px"))
+    axes = [vstyle.x_axis(sx, "function"), vstyle.y_axis(sy, "share of samples", tick_format=".0%")]
+    return vstyle.figure(marks, axes, "sampled profile vs the true profile (error bars: 2 standard errors)",
+                         legend="top-right")
 
 
 class RingLab(widgets.VBox):
@@ -160,11 +157,9 @@ class RingLab(widgets.VBox):
         sx, sy = bq.LinearScale(), bq.LinearScale(min=0.0)
         self.lines = bq.Lines(x=np.zeros(1), y=np.zeros((3, 1)), scales={"x": sx, "y": sy},
                               labels=["fill (head - tail)", "data_size", "cumulative LOST"], display_legend=True,
-                              colors=["#1f77b4", "#999999", "#d62728"])
-        axes = [bq.Axis(scale=sx, label="tick"), bq.Axis(scale=sy, orientation="vertical", label="bytes / records")]
-        self.fig = bq.Figure(marks=[self.lines], axes=axes,
-                             title="the ring buffer while samples arrive", animation_duration=0,
-                             legend_location="top-left", layout=widgets.Layout(width="100%", height="320px"))
+                              colors=[vstyle.BLUE, vstyle.GREY, vstyle.RED])
+        self.fig = vstyle.figure([self.lines], [vstyle.x_axis(sx, "tick"), vstyle.y_axis(sy, "bytes / records")],
+                                 "the ring buffer while samples arrive")
         self.state = widgets.HTML()
         self.result: dict = {}
         self.run_button.on_click(self.guard.wrap(lambda _: self.run()))
@@ -190,7 +185,12 @@ class RingLab(widgets.VBox):
         attrs = {"ticks": k, "lost": int(res["lost"][k - 1]), "dropped": res["dropped"],
                  "samples": int(res["samples"][k - 1]), "fill": int(res["fill"][k - 1])}
         data = " ".join(f'data-{n}="{v}"' for n, v in attrs.items())
-        self.state.value = (f'<div class="pmulab-ring-state" {data}>{html.escape(str(attrs))}</div>')
+        lost = attrs["dropped"] > 0
+        text = (f"after {attrs['ticks']} ticks: <b>{attrs['samples']}</b> samples read, "
+                f"<b>{attrs['dropped']}</b> dropped (reported in LOST records: {attrs['lost']}), "
+                f"{attrs['fill']} bytes still unread")
+        self.state.value = (f'<div class="pmulab-ring-state" {data} style="{vstyle.BADGE}'
+                            f'{vstyle.BAD if lost else vstyle.GOOD}">{text}</div>')
 
 
 def ring_lab(**kw) -> RingLab:
