@@ -34,7 +34,9 @@ __all__ = ["ArmPmu", "PmuHwEvents", "DEFAULT_TYPE"]
 #: A dynamic PMU type (perf_pmu_register(..., -1) hands out numbers after the fixed types).
 DEFAULT_TYPE = 8
 _U64 = (1 << 64) - 1
-
+_STOPPED_UPTODATE = HES.STOPPED | HES.UPTODATE  # flag values built once (IntFlag arithmetic is slow)
+_RUNNING = HES(0)
+_EVENT_MASK = evmap.EVENT_FIELD.mask
 
 
 @dataclass(eq=False)
@@ -207,16 +209,17 @@ class ArmPmu(PeriodIrqMixin):
     # --- scheduling ----------------------------------------------------------------------------
     def add(self, event: PerfEvent, flags: EF) -> int:
         """Kernel: armpmu_add -- 0, -ENOENT on a CPU of another type, -EAGAIN when no counter fits."""
-        if self.kernel.this_cpu() not in self.supported_cpus:
+        cpu = self.kernel.this_cpu()
+        if cpu not in self.supported_cpus:
             return -errno.ENOENT
-        hw_events = self.this_hw_events()
+        hw_events = self.hw_events[cpu]
         idx = self.design.get_event_idx(self, hw_events, event)
         if idx < 0:
             return idx
         event.hw.idx = idx
         self.ops.disable_event(event)
         hw_events.events[idx] = event
-        event.hw.state = HES.STOPPED | HES.UPTODATE
+        event.hw.state = _STOPPED_UPTODATE
         if flags & EF.START:
             self.start(event, EF.RELOAD)
         self.update_userpage(event)
@@ -233,7 +236,7 @@ class ArmPmu(PeriodIrqMixin):
 
     def start(self, event: PerfEvent, flags: EF) -> None:
         """Kernel: armpmu_start -- always re-arm the period, then enable the counter."""
-        event.hw.state = HES(0)
+        event.hw.state = _RUNNING
         self.event_set_period(event)
         self.ops.enable_event(event)
 
@@ -242,7 +245,7 @@ class ArmPmu(PeriodIrqMixin):
         if not event.hw.state & HES.STOPPED:
             self.ops.disable_event(event)
             self.event_update(event)
-            event.hw.state |= HES.STOPPED | HES.UPTODATE
+            event.hw.state |= _STOPPED_UPTODATE
 
     def read(self, event: PerfEvent) -> None:
         """Kernel: armpmu_read."""
@@ -251,9 +254,8 @@ class ArmPmu(PeriodIrqMixin):
     # --- whole-PMU callbacks --------------------------------------------------------------------
     def pmu_enable(self) -> None:
         """Kernel: armpmu_enable -- start() only on a supported CPU with a counter in use."""
-        if self.kernel.this_cpu() not in self.supported_cpus:
-            return
-        if self.this_hw_events().used_mask:
+        cpu = self.kernel.this_cpu()
+        if cpu in self.supported_cpus and self.hw_events[cpu].used_mask:
             self.ops.start()
 
     def pmu_disable(self) -> None:
@@ -265,7 +267,7 @@ class ArmPmu(PeriodIrqMixin):
         """Kernel: armpmu_filter_match + armv8pmu_filter_match (never a bare CHAIN event)."""
         if self.kernel.this_cpu() not in self.supported_cpus:
             return False
-        return event.hw.config_base & evmap.EVENT_FIELD.mask != ArmEvent.CHAIN
+        return event.hw.config_base & _EVENT_MASK != ArmEvent.CHAIN
 
     def event_idx(self, event: PerfEvent) -> int:
         """``pmu->event_idx`` (v5.17: armv8pmu_user_event_idx, through the design)."""

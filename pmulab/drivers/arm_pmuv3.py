@@ -91,6 +91,25 @@ def counter_bit(counter: HwCounter) -> int:
     return _CNTEN["C" if counter == CYCLE_COUNTER else f"P{counter}"].mask
 
 
+#: Per perf idx (0..31): the counter's bitmap bit, value register and type register (the
+#: conversions above, done once: the enable/disable/read paths run on every event sched-in/out).
+_IDX_BIT = tuple(counter_bit(counter_of(PerfIdx(i))) for i in range(NUM_SLOTS))
+_IDX_CNT = tuple(count_register(counter_of(PerfIdx(i))) for i in range(NUM_SLOTS))
+_IDX_TYPE = tuple(type_register(counter_of(PerfIdx(i))) for i in range(NUM_SLOTS))
+_CHAIN_TYPE = ArmEvent.CHAIN | PMEVTYPER["NSH"].mask
+_CYC_TYPE_MASK = _EVTYPE_MASK & ~PMEVTYPER["evtCount"].mask
+_PMCR_MASK = PMCR.writable_mask | PMCR.action_mask
+_PMCR_E = PMCR["E"].mask
+
+
+def _checked(idx) -> int:
+    """``idx`` itself when it is a perf idx (0..31); ValueError as ``counter_of`` raises otherwise."""
+    if idx.__class__ is int and 0 <= idx < NUM_SLOTS:
+        return idx
+    counter_of(idx)
+    return int(idx)
+
+
 def disable_user_access(kernel) -> None:
     """Kernel: armv8pmu_disable_user_access -- PMUSERENR_EL0 = 0 on this CPU."""
     kernel.cpu_regs(kernel.this_cpu()).msr(PMUSERENR.name, 0)
@@ -104,12 +123,15 @@ class PmuV3:
         self.version = PmuVersion.parse(version)
         self.clock = clock or ArchTimerClock()
         self.pmceid = 0  # armpmu->pmceid_bitmap: common events 0x00..0x3f, filled by probe()
+        self._long = self.version.long_counters
+        self._el0_values: dict = {}  # PMUSERENR_EL0 value of each set_el0_access(*bits)
+        self._time = (None, ())  # (clock, its user-page time fields), derived once per clock
 
     # --- predicates (armv8pmu_*) --------------------------------------------------------------
     @property
     def has_long_event(self) -> bool:
         """armv8pmu_has_long_event: PMUv3p5 64-bit event counters."""
-        return self.version.long_counters
+        return self._long
 
     def implements(self, number: int) -> bool:
         """test_bit(number, pmceid_bitmap): the CPU advertises common event ``number``."""
@@ -121,12 +143,12 @@ class PmuV3:
 
     def is_chained(self, event) -> bool:
         """armv8pmu_event_is_chained (v5.17): 64-bit, no user read, no long counters, not the cycle counter."""
-        return (not event.has_user_read and self.is_64bit(event) and not self.has_long_event
+        return (not event.has_user_read and evmap.is_64bit(event.attr) and not self._long
                 and event.hw.idx != CYCLE_IDX)
 
     def needs_bias(self, event) -> bool:
         """armv8pmu_event_needs_bias: a 32-bit event in a 64-bit counter (PMUv3p5, or the cycle counter)."""
-        return not self.is_64bit(event) and (self.has_long_event or event.hw.idx == CYCLE_IDX)
+        return not evmap.is_64bit(event.attr) and (self._long or event.hw.idx == CYCLE_IDX)
 
     # --- lowest rung: one register ----------------------------------------------------------
     def _regs(self):
@@ -135,30 +157,33 @@ class PmuV3:
 
     def read_evcntr(self, idx: PerfIdx) -> int:
         """armv8pmu_read_evcntr / PMCCNTR_EL0 for idx 0."""
-        return self._regs().mrs(count_register(counter_of(idx)))
+        return self._regs().mrs(_IDX_CNT[_checked(idx)])
 
     def write_evcntr(self, idx: PerfIdx, value: int) -> None:
         """armv8pmu_write_evcntr / PMCCNTR_EL0 for idx 0."""
-        self._regs().msr(count_register(counter_of(idx)), value)
+        self._regs().msr(_IDX_CNT[_checked(idx)], value)
 
     def write_evtype(self, idx: PerfIdx, value: int) -> None:
         """armv8pmu_write_evtype: masked to P|U|NSH|evtCount (PMCCFILTR_EL0 for the cycle counter)."""
-        counter = counter_of(idx)
-        value &= _EVTYPE_MASK
-        if counter == CYCLE_COUNTER:
-            value &= ~PMEVTYPER["evtCount"].mask
-        self._regs().msr(type_register(counter), value)
+        self._write_evtype(self._regs(), _checked(idx), value)
+
+    @staticmethod
+    def _write_evtype(regs, idx: int, value: int) -> None:
+        regs.msr(_IDX_TYPE[idx], value & (_CYC_TYPE_MASK if idx == CYCLE_IDX else _EVTYPE_MASK))
 
     def pmcr_read(self) -> int:
         return self._regs().mrs(PMCR.name)
 
     def pmcr_write(self, value: int) -> None:
         """armv8pmu_pmcr_write: only the writable control bits (ARMV8_PMU_PMCR_MASK)."""
-        self._regs().msr(PMCR.name, value & (PMCR.writable_mask | PMCR.action_mask))
+        self._regs().msr(PMCR.name, value & _PMCR_MASK)
 
     def set_el0_access(self, *bits: str) -> None:
         """Write PMUSERENR_EL0 = the named bits (e.g. ``"ER", "CR"``); no bits = 0."""
-        self._regs().msr(PMUSERENR.name, PMUSERENR.encode(**{b: 1 for b in bits}))
+        value = self._el0_values.get(bits)
+        if value is None:
+            value = self._el0_values[bits] = PMUSERENR.encode(**{b: 1 for b in bits})
+        self._regs().msr(PMUSERENR.name, value)
 
     def clear_counter(self, idx: PerfIdx) -> None:
         """Zero one counter (the clearing loop of armv8pmu_enable_user_access)."""
@@ -186,27 +211,29 @@ class PmuV3:
 
     def cnten_mask(self, event) -> int:
         """armv8pmu_event_cnten_mask: the event's counter bit, plus the low half's when chained."""
-        mask = counter_bit(counter_of(event.hw.idx))
+        idx = _checked(event.hw.idx)
         if self.is_chained(event):
-            mask |= counter_bit(counter_of(PerfIdx(event.hw.idx - 1)))
-        return mask
+            return _IDX_BIT[idx] | _IDX_BIT[_checked(idx - 1)]
+        return _IDX_BIT[idx]
 
     def enable_event(self, event) -> None:
         """Kernel: armv8pmu_enable_event -- counter off, type, overflow IRQ on, counter on."""
-        regs, idx = self._regs(), event.hw.idx
-        mask = self.cnten_mask(event)
+        regs, hw = self._regs(), event.hw
+        idx = _checked(hw.idx)
+        chained = self.is_chained(event)
+        mask = _IDX_BIT[idx] | _IDX_BIT[_checked(idx - 1)] if chained else _IDX_BIT[idx]
         regs.msr("PMCNTENCLR_EL0", mask)
-        if self.is_chained(event):
-            self.write_evtype(PerfIdx(idx - 1), event.hw.config_base)
-            self.write_evtype(idx, ArmEvent.CHAIN | PMEVTYPER["NSH"].mask)
+        if chained:
+            self._write_evtype(regs, idx - 1, hw.config_base)
+            self._write_evtype(regs, idx, _CHAIN_TYPE)
         else:
-            self.write_evtype(idx, event.hw.config_base)
-        regs.msr("PMINTENSET_EL1", counter_bit(counter_of(idx)))
+            self._write_evtype(regs, idx, hw.config_base)
+        regs.msr("PMINTENSET_EL1", _IDX_BIT[idx])
         regs.msr("PMCNTENSET_EL0", mask)
 
     def disable_event(self, event) -> None:
         """Kernel: armv8pmu_disable_event -- counter(s) off, overflow IRQ off, pending overflow cleared."""
-        regs, bit = self._regs(), counter_bit(counter_of(event.hw.idx))
+        regs, bit = self._regs(), _IDX_BIT[_checked(event.hw.idx)]
         regs.msr("PMCNTENCLR_EL0", self.cnten_mask(event))
         regs.msr("PMINTENCLR_EL1", bit)
         regs.msr("PMOVSCLR_EL0", bit)
@@ -221,7 +248,7 @@ class PmuV3:
     @staticmethod
     def has_overflowed(pmovs: int, idx: PerfIdx) -> bool:
         """armv8pmu_counter_has_overflowed."""
-        return bool(pmovs & counter_bit(counter_of(idx)))
+        return bool(pmovs & _IDX_BIT[_checked(idx)])
 
     # --- allocation ---------------------------------------------------------------------------
     def get_event_idx(self, hw_events, event) -> int:
@@ -259,13 +286,13 @@ class PmuV3:
     def start(self) -> None:
         """Kernel: armv8pmu_start -- the design decides PMUSERENR_EL0, then PMCR_EL0.E = 1."""
         self.cpu_pmu.design.start(self.cpu_pmu)
-        self.pmcr_write(self.pmcr_read() | PMCR["E"].mask)
+        self.pmcr_write(self.pmcr_read() | _PMCR_E)
         for hook in getattr(self.cpu_pmu, "start_hooks", ()):
             hook(self.cpu_pmu)
 
     def stop(self) -> None:
         """Kernel: armv8pmu_stop -- PMCR_EL0.E = 0 (PMUSERENR_EL0 untouched in v5.17)."""
-        self.pmcr_write(self.pmcr_read() & ~PMCR["E"].mask)
+        self.pmcr_write(self.pmcr_read() & ~_PMCR_E)
         self.cpu_pmu.design.stop(self.cpu_pmu)
 
     def reset(self) -> None:
@@ -294,14 +321,18 @@ class PmuV3:
 
     def update_userpage_time(self, page, now: int) -> None:
         """The sched_clock half of arm64 arch_perf_update_userpage (cap_user_time*, time_*)."""
-        page.cap_user_time = page.cap_user_time_zero = page.cap_user_time_short = 0
-        c = self.clock
-        page.time_mult, page.time_shift = c.mult, c.shift
-        page.time_zero = (c.epoch_ns - c.cycles_to_ns(c.epoch_cyc)) % (1 << 64)
-        page.time_cycles, page.time_mask = c.epoch_cyc, c.mask
-        page.time_offset = (page.time_zero - now) % (1 << 64)
-        if page.time_shift == 32:
-            page.time_shift, page.time_mult = 31, page.time_mult >> 1
+        clock, fields = self._time
+        if clock is not self.clock:  # the clock's fields are constants: derive them once
+            c = self.clock
+            mult, shift = c.mult & _LOW_32, c.shift & 0xFFFF  # as stored in the u32/u16 page fields
+            if shift == 32:
+                shift, mult = 31, mult >> 1
+            fields = (mult, shift, (c.epoch_ns - c.cycles_to_ns(c.epoch_cyc)) % (1 << 64), c.epoch_cyc, c.mask)
+            self._time = (c, fields)
+        # The kernel clears cap_user_time* first and sets them last; inside the seqlock only the
+        # final page is visible, which is the one written here.
+        page.time_mult, page.time_shift, page.time_zero, page.time_cycles, page.time_mask = fields
+        page.time_offset = (fields[2] - now) % (1 << 64)
         page.cap_user_time = page.cap_user_time_zero = page.cap_user_time_short = 1
 
     def arch_update_userpage(self, event, page, now: int) -> None:

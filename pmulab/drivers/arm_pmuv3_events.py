@@ -35,6 +35,7 @@ CONFIG1 = Register("config1", (
 
 #: The event number field of ``attr.config`` for raw events: PMEVTYPER<n>_EL0.evtCount.
 EVENT_FIELD = PMEVTYPER["evtCount"]
+_LONG, _RDPMC = CONFIG1["long"].mask, CONFIG1["rdpmc"].mask  # looked up once: both tests run per event sched-in
 
 #: sysfs ``/sys/bus/event_source/devices/armv8_pmuv3/format/*``, derived from the declarations.
 FORMAT = {
@@ -64,12 +65,12 @@ MAX_COMMON_EVENTS = 0x40
 
 def is_64bit(attr) -> bool:
     """``armv8pmu_event_is_64bit``: config1 ``long`` requested."""
-    return bool(CONFIG1["long"].get(attr.config1))
+    return bool(attr.config1 & _LONG)
 
 
 def wants_user_access(attr) -> bool:
     """``armv8pmu_event_want_user_access``: config1 ``rdpmc`` requested."""
-    return bool(CONFIG1["rdpmc"].get(attr.config1))
+    return bool(attr.config1 & _RDPMC)
 
 
 def _map_hw(config: int, table: dict | None) -> int:

@@ -54,6 +54,7 @@ class PerfCore(SamplingMixin, OpenMixin, IoctlMixin, ReadMixin, MmapMixin, Lifec
         self._cpuctx = [PerfCpuContext(cpu, PerfEventContext(pmu=self.pmus[0], cpu=cpu))
                         for cpu in range(kernel.ncpus)]
         self._disable_count = [[0] * kernel.ncpus for _ in self.pmus]
+        self._counts_memo: dict = {}  # id(pmu) -> (pmu, its _disable_count row)
         self._next_id = 0
         self._events: list[PerfEvent] = []  # open (not yet released) parent events
         self._exited: list = []  # tasks past perf_event_exit_task

@@ -44,22 +44,31 @@ class SchedMixin:
                 return i
         raise ValueError(f"{pmu!r} is not a PMU of this perf core")
 
+    def _counts(self, pmu) -> list:
+        """``pmu->pmu_disable_count`` (per CPU), found by identity (memoised: it runs on every add/del)."""
+        memo = self._counts_memo
+        entry = memo.get(id(pmu))
+        if entry is None or entry[0] is not pmu:
+            entry = memo[id(pmu)] = (pmu, self._disable_count[self._pmu_slot(pmu)])
+        return entry[1]
+
     def perf_pmu_disable(self, pmu) -> None:
         """Kernel: perf_pmu_disable -- the outermost call on this CPU runs ``pmu.pmu_disable()``."""
-        counts = self._disable_count[self._pmu_slot(pmu)]
+        counts = self._counts(pmu)
         cpu = self.kernel.this_cpu()
-        counts[cpu] += 1
-        if counts[cpu] == 1:
+        n = counts[cpu] = counts[cpu] + 1
+        if n == 1:
             pmu.pmu_disable()
 
     def perf_pmu_enable(self, pmu) -> None:
         """Kernel: perf_pmu_enable -- the matching outermost call runs ``pmu.pmu_enable()``."""
-        counts = self._disable_count[self._pmu_slot(pmu)]
+        counts = self._counts(pmu)
         cpu = self.kernel.this_cpu()
-        if counts[cpu] <= 0:
+        n = counts[cpu]
+        if n <= 0:
             raise RuntimeError(f"perf_pmu_enable({pmu!r}) on CPU {cpu} without a matching disable")
-        counts[cpu] -= 1
-        if counts[cpu] == 0:
+        counts[cpu] = n - 1
+        if n == 1:
             pmu.pmu_enable()
 
     def pmu_disable_count(self, pmu, cpu: int) -> int:

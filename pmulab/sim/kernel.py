@@ -71,9 +71,10 @@ class KernelServices:
     # -- which CPU executes kernel code --------------------------------------------------------
     def this_cpu(self) -> int:
         """Kernel: smp_processor_id(); only valid while a CPU executes kernel code."""
-        if not self._cpu_stack:
-            raise RuntimeError("no CPU is executing kernel code (this_cpu() outside Machine.on_cpu)")
-        return self._cpu_stack[-1]
+        try:
+            return self._cpu_stack[-1]
+        except IndexError:
+            raise RuntimeError("no CPU is executing kernel code (this_cpu() outside Machine.on_cpu)") from None
 
     @contextmanager
     def on_cpu(self, cpu: int) -> Iterator[int]:

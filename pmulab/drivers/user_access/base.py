@@ -95,7 +95,7 @@ class Design:
         """
         before = hw_events.used_mask
         idx = self.allocate(cpu_pmu, hw_events, event)
-        if idx >= 0 and self._is_live(cpu_pmu, hw_events):
+        if idx >= 0 and self._traced() and self._is_live(cpu_pmu, hw_events):
             self._record(cpu_pmu, "counter_claim", event=event, idx=idx,
                          idxs=_bits(hw_events.used_mask & ~before), **_who(event))
         return idx
@@ -116,7 +116,7 @@ class Design:
         """
         before = hw_events.used_mask
         self.release(cpu_pmu, hw_events, event)
-        if self._is_live(cpu_pmu, hw_events):
+        if self._traced() and self._is_live(cpu_pmu, hw_events):
             self._record(cpu_pmu, "counter_release", event=event, idx=event.hw.idx,
                          idxs=_bits(before & ~hw_events.used_mask))
 
@@ -133,6 +133,10 @@ class Design:
     def _is_live(cpu_pmu, hw_events) -> bool:
         """True for a CPU's real ``pmu_hw_events`` (False for validate_group's fake one)."""
         return any(hw_events is h for h in cpu_pmu.hw_events.values())
+
+    def _traced(self) -> bool:
+        """Whether ``_record`` may record anything (off: the trace fields need not be built)."""
+        return self.tracing or type(self)._record is not Design._record
 
     def _record(self, cpu_pmu, kind: str, **fields) -> None:
         record = getattr(cpu_pmu.kernel, "record", None)
