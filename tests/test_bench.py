@@ -17,9 +17,10 @@ import pytest
 from pmulab.bench import BENCHMARKS, cli, run
 from pmulab.bench.core import lower_bound_step
 from pmulab.bench.program import occurrences
+from pmulab.bench.sampling import mixed_stream, sample_stream
 from pmulab.bench.sizes import QUICK
 from pmulab.bench.timing import fit_exponent, medians
-from pmulab.bench.widgets import bench_widgets, explorers
+from pmulab.bench.widgets import toggle_values
 from pmulab.hw import sysregs
 from pmulab.hw.counters import CounterBank
 from pmulab.hw.events import ArmEvent
@@ -102,17 +103,56 @@ def test_unknown_benchmark_is_refused():
         run(quick=True, only=["nope"])
 
 
-def test_widget_hook_with_and_without_explorers(tmp_path, monkeypatch):
-    assert explorers(("pmulab_no_such_module_xyz", "EXPLORERS")) == {}
-    mod = tmp_path / "fake_explorers.py"
-    mod.write_text("class E:\n    n = 0\n    def bench_change(self):\n        E.n += 1\n"
-                   "EXPLORERS = {'demo': E}\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    s = bench_widgets(QUICK, hook=("fake_explorers", "EXPLORERS"))
-    assert s.status == "ok" and [f.name for f in s.figures] == ["change_ms@demo"]
-    assert s.figures[0].value > 0
-    none = bench_widgets(QUICK, hook=("pmulab_no_such_module_xyz", "EXPLORERS"))
-    assert none.status == "unavailable: no explorers yet" and none.figures == ()
+def test_widgets_time_every_scenario_explorer(doc):
+    from pmulab.scenarios import SCENARIOS
+
+    (w,) = [s for s in doc["sections"] if s["name"] == "widgets"]
+    assert w["status"] == "ok"
+    names = [f["name"] for f in w["figures"]]
+    assert names == [f"{k}@{n}" for n in SCENARIOS for k in ("change_ms", "design_ms")]
+    assert all(f["target"] == "<= 50 ms" for f in w["figures"])
+
+
+def test_toggle_values_stay_in_range():
+    import ipywidgets as widgets
+
+    assert toggle_values(widgets.IntSlider(value=5, min=0, max=5)) == [(5, 4)]
+    assert toggle_values(widgets.IntSlider(value=2, min=0, max=9)) == [(2, 3), (2, 1)]
+    assert toggle_values(widgets.Checkbox(value=False)) == [(False, True)]
+    assert toggle_values(widgets.Dropdown(options=[("a", 0), ("b", 1), ("c", 2)], value=1)) == [(1, 2), (1, 0)]
+
+
+def test_sampling_section(doc):
+    (s,) = [x for x in doc["sections"] if x["name"] == "sampling"]
+    f = {x["name"]: x for x in s["figures"]}
+    assert f["samples_per_tick"]["value"] == QUICK.sampling_cpus  # one sample per tick per CPU
+    assert {"sampling_over_plain", "parse_samples_per_s", "parse_records_per_s"} <= set(f)
+    assert all(f[n]["met"] is not None for n in ("sampling_over_plain", "parse_samples_per_s", "parse_records_per_s"))
+
+
+def test_parse_streams_hold_the_records_they_say():
+    from pmulab.uapi import PerfRecord
+    from pmulab.user import parse_records, parse_samples
+
+    attr, data = sample_stream(700, distinct=64)
+    arr = parse_samples(data, attr)
+    assert len(arr) == 700 and arr["period"][0] == arr["period"][-1] > 0
+    assert arr["ip"][64] == arr["ip"][0] and arr["ip"][1] != arr["ip"][0]
+    attr, data = mixed_stream(90, distinct=45)
+    recs = parse_records(data, attr)
+    assert len(recs) == 90
+    assert {PerfRecord.SAMPLE, PerfRecord.SWITCH, PerfRecord.COMM, PerfRecord.MMAP2, PerfRecord.LOST} <= {
+        r.type for r in recs}
+
+
+def test_explore_section(doc):
+    (s,) = [x for x in doc["sections"] if x["name"] == "explore"]
+    assert s["status"] == "ok"
+    f = {x["name"]: x for x in s["figures"]}
+    for d in QUICK.explore_designs:
+        assert f[f"states@{d}"]["value"] >= 1 and f[f"transitions@{d}"]["value"] >= 1
+        assert f[f"seconds@{d}"]["target"] == "< 60 s" and f[f"peak_MiB@{d}"]["target"] == "< 2048 MiB"
+    assert any("exhausted" in n for n in s["notes"])
 
 
 def test_timing_helpers():

@@ -25,6 +25,10 @@ class Sizes:
         ``CounterBank.run`` in chunks of ``trace_chunk`` steps (state carries over between calls).
     trace_repeat: repetitions of each trace size up to ``trace_chunk`` (above: the chunks repeat).
     machine_*: the Machine loop (CPUs, tasks, events, ticks per timing) and its scaling sweeps.
+    widget_repeat: timed control changes per explorer.
+    explore_*: the explorer's exhaustive search (designs, None = all; CPUs, tasks, depth).
+    sampling_*: the sampling machines (CPUs, ticks per timed block, blocks); parse_*: records per
+        stream (one SAMPLE layout; mixed) and timed parses.
     """
 
     counter_cpus: tuple[int, ...] = (1, 8, 64, 256)
@@ -45,6 +49,16 @@ class Sizes:
     machine_cpu_sweep: tuple[int, ...] = (2, 4, 8, 16)
     machine_event_sweep: tuple[int, ...] = (12, 24, 48, 96)
     widget_repeat: int = 5
+    explore_designs: tuple[str, ...] | None = None
+    explore_cpus: int = 2
+    explore_tasks: int = 3
+    explore_depth: int = 8
+    sampling_cpus: int = 8
+    sampling_ticks: int = 40
+    sampling_repeat: int = 5
+    parse_samples: int = 400_000
+    parse_mixed: int = 100_000
+    parse_repeat: int = 5
 
     def ref_calls(self, cpus: int) -> int:
         """Calls per timed block of the scalar reference at ``cpus`` CPUs."""
@@ -55,4 +69,6 @@ FULL = Sizes()
 QUICK = Sizes(counter_cpus=(1, 4), counters=8, count_repeat=3, count_number=2, ref_number=((1, 2), (4, 1)),
               ref_repeat=3, trace_cpus=2, trace_steps=(10, 100, 400), trace_chunk=200, trace_repeat=3,
               machine_cpus=2, machine_tasks=3, machine_events=4, machine_ticks=3, machine_repeat=3,
-              machine_cpu_sweep=(1, 2), machine_event_sweep=(2, 4), widget_repeat=3)
+              machine_cpu_sweep=(1, 2), machine_event_sweep=(2, 4), widget_repeat=3,
+              explore_designs=("v5.17",), explore_depth=2, sampling_cpus=2, sampling_ticks=3, sampling_repeat=3,
+              parse_samples=300, parse_mixed=200, parse_repeat=3)

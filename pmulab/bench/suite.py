@@ -3,7 +3,7 @@
 Models: nothing of the PMU; the list of measurements issue 8 asks for. Adding a benchmark is
 one entry in ``BENCHMARKS``: a name and a function ``Sizes -> Section``.
 Omits: parallel runs (the host has 2 cores and other work; benchmarks run one at a time).
-Pinned to: issue 8.
+Pinned to: issue 8 (and the Performance sections of issues 6 and 11: ``explore``, ``sampling``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from .core import bench_counter_core
+from .explore import bench_explore
 from .machine import bench_machine
 from .report import document
+from .sampling import bench_sampling
 from .sizes import FULL, QUICK, Sizes
 from .timing import Section
 from .trace import bench_trace
@@ -27,6 +29,8 @@ BENCHMARKS: tuple[tuple[str, Callable[[Sizes], Section]], ...] = (
     ("trace", bench_trace),
     ("machine", bench_machine),
     ("widgets", bench_widgets),
+    ("sampling", bench_sampling),
+    ("explore", bench_explore),
 )
 
 
