@@ -21,6 +21,7 @@ import numpy as np
 
 from pmulab import Machine, PerfEventAttr, Workload, uapi
 from pmulab.user.host import READ_FORMAT, open_host_event
+from pmulab.viz import style
 from pmulab.viz.guard import CallbackGuard
 
 __all__ = ["HostTimes", "host_times", "model_times"]
@@ -51,14 +52,10 @@ class HostTimes(widgets.VBox):
                                         style={"description_width": "initial"}, layout=widgets.Layout(width="28em"))
         x, y = bq.LinearScale(), bq.LinearScale(min=0.0)
         self.lines = bq.Lines(x=np.arange(reads, dtype=float), y=np.zeros((2, reads)), scales={"x": x, "y": y},
-                              colors=["#1f77b4", "#ff7f0e"], labels=["host kernel", "model"], display_legend=True,
+                              colors=list(style.COLOURS[:2]), labels=["host kernel", "model"], display_legend=True,
                               marker="circle", stroke_width=2)
-        axes = [bq.Axis(scale=x, label="read #"), bq.Axis(scale=y, side="left", label="time_enabled growth (ms)",
-                                                          label_offset="50px")]
-        self.fig = bq.Figure(marks=[self.lines], axes=axes, title="time_enabled between consecutive reads",
-                             legend_location="top-left", animation_duration=0,
-                             layout=widgets.Layout(width="100%", height="320px"),
-                             fig_margin={"top": 40, "bottom": 40, "left": 70, "right": 20})
+        axes = [style.x_axis(x, "read #"), style.y_axis(y, "time_enabled growth (ms)", tick_format=None)]
+        self.fig = style.figure([self.lines], axes, "time_enabled between consecutive reads")
         self.note = widgets.HTML()
         self.length.observe(self.guard.wrap(self._on_change), names="value")
         super().__init__([self.length, self.fig, self.note, self.guard.out])

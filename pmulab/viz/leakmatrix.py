@@ -14,6 +14,8 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
+from pmulab.viz import style
+
 __all__ = ["LeakMatrix", "leak_matrix"]
 
 COLOURS = ["#e8f5e9", "#fde68a", "#dc2626"]
@@ -41,11 +43,10 @@ class LeakMatrix(widgets.VBox):
                                    display_format=".0%", font_style={"font-size": "13px", "fill": "#111"},
                                    stroke="white", tooltip=bq.Tooltip(fields=["row", "column", "color"],
                                                                       labels=["design", "leak", "value"]))
-        axes = [bq.Axis(scale=cols, label="leak kind", side="top"), bq.Axis(scale=rows, side="left", label="design",
-                                                                            label_offset="70px")]
-        self.fig = bq.Figure(marks=[self.grid], axes=axes, title=title, animation_duration=0,
-                             fig_margin={"top": 80, "bottom": 20, "left": 110, "right": 20},
-                             layout=widgets.Layout(width="100%", height=f"{120 + 44 * len(self.designs)}px"))
+        axes = [style.x_axis(cols, "leak kind", side="top"),
+                style.y_axis(rows, "design", tick_format=None, label_offset="70px")]
+        self.fig = style.figure([self.grid], axes, title, legend=None, height=f"{120 + 44 * len(self.designs)}px",
+                                fig_margin=dict(style.MARGIN, top=80, bottom=20, left=110))
         super().__init__([self.fig])
         self.add_class("pmulab-leakmatrix")
 

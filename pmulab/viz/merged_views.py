@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import bqplot as bq
 import ipywidgets as widgets
@@ -42,13 +41,12 @@ from pmulab.scenarios import SCENARIOS, matrix
 from pmulab.scenarios.base import DESIGN_NAMES
 from pmulab.scenarios.common import busy, raw_attr
 from pmulab.user import ReadLoop
-from pmulab.viz.explorer import ScenarioExplorer
 from pmulab.viz.guard import CallbackGuard
 from pmulab.viz.strip import OwnershipStrip
 
 __all__ = ["SERIES", "COMMITS", "TickRead", "AccessRun", "access_run", "UserAccessLab", "user_access_lab",
            "HopRead", "hop_run", "BigLittleLab", "big_little_lab", "WalkStep", "walkthrough_steps", "Walkthrough",
-           "walkthrough", "walk_columns", "scenario_explorer",
+           "walkthrough", "walk_columns",
            "DesignMatrix", "design_matrix", "SeriesTimeline", "series_timeline", "read_outcome"]
 
 #: Outcomes of one self-monitoring read, in legend order.
@@ -620,16 +618,6 @@ class Walkthrough(widgets.VBox):
 def walkthrough(design: str = "v5.17") -> Walkthrough:
     """Return the step-by-step walk-through of the merged design (any design can be chosen)."""
     return Walkthrough(design)
-
-
-def scenario_explorer(name: str, design: str = "v5.17") -> ScenarioExplorer:
-    """``ScenarioExplorer`` for a registered scenario.
-
-    The explorer reads the parameters class as ``scenario.Params``; ``pmulab.scenarios.base.Scenario``
-    calls it ``params``. This hands the explorer a view of the scenario under the name it expects.
-    """
-    sc = SCENARIOS[name]
-    return ScenarioExplorer(SimpleNamespace(name=sc.name, title=sc.title, Params=sc.params), design=design)
 
 
 # ------------------------------------------------------------------------------------------- 08: design matrix

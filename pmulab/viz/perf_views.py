@@ -29,6 +29,7 @@ from pmulab.errors import PerfError
 from pmulab.hw.events import ArmEvent
 from pmulab.perf.api import EventState
 from pmulab.sim import Machine, Workload
+from pmulab.viz import style
 from pmulab.viz.guard import CallbackGuard
 
 __all__ = ["LAB_EVENTS", "MuxLab", "Refusal", "attempt", "event_name", "event_table", "mux_lab"]
@@ -39,7 +40,7 @@ LAB_EVENTS = ("INST_RETIRED", "BR_RETIRED", "L1D_CACHE", "MEM_ACCESS", "LD_RETIR
 _LAB_RATES = {"INST_RETIRED": 8e6, "CPU_CYCLES": 1e7, "BR_RETIRED": 1.2e6, "L1D_CACHE": 3.2e6, "MEM_ACCESS": 3.6e6,
               "LD_RETIRED": 2.4e6, "ST_RETIRED": 1.2e6, "L2D_CACHE": 4e5, "BR_MIS_PRED": 4e4}
 _TIMES = uapi.PERF_FORMAT_TOTAL_TIME_ENABLED | uapi.PERF_FORMAT_TOTAL_TIME_RUNNING
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+COLOURS = list(style.COLOURS)
 _HW_NAMES = {v: k for k, v in vars(uapi).items() if k.startswith("PERF_COUNT_HW_") and isinstance(v, int)
              and k != "PERF_COUNT_HW_MAX"}
 
@@ -227,23 +228,17 @@ class MuxLab(widgets.VBox):
         self.tx, self.ty = bq.LinearScale(), bq.LinearScale(min=0.0)
         self.times = bq.Lines(x=np.arange(2.0), y=np.zeros((2, 2)), scales={"x": self.tx, "y": self.ty},
                               display_legend=True, stroke_width=2)
-        self.fig_times = bq.Figure(marks=[self.times], title="time_enabled vs time_running (ms)",
-                                   axes=[bq.Axis(scale=self.tx, label="tick"),
-                                         bq.Axis(scale=self.ty, side="left", label="ms", tick_format=".0f")],
-                                   legend_location="top-left", animation_duration=0,
-                                   layout=widgets.Layout(width="50%", height="340px"),
-                                   fig_margin={"top": 40, "bottom": 40, "left": 55, "right": 10})
+        self.fig_times = style.figure([self.times], [style.x_axis(self.tx, "tick"),
+                                                     style.y_axis(self.ty, "ms", tick_format=".0f")],
+                                      "time_enabled vs time_running (ms)", width="50%", height="340px")
         self.cx, self.cy = bq.LinearScale(), bq.LinearScale(min=0.0)
         self.counts = bq.Lines(x=np.arange(2.0), y=np.zeros((3, 2)), scales={"x": self.cx, "y": self.cy},
-                               colors=["#7f7f7f", "#1f77b4", "#1f77b4"], line_style="solid",
+                               colors=[style.GREY, style.BLUE, style.BLUE], line_style="solid",
                                labels=["true count", "scaled estimate", "raw count"], display_legend=True,
                                stroke_width=2)
-        self.fig_counts = bq.Figure(marks=[self.counts], title="counts",
-                                    axes=[bq.Axis(scale=self.cx, label="tick"),
-                                          bq.Axis(scale=self.cy, side="left", tick_format=".2s", label="count")],
-                                    legend_location="top-left", animation_duration=0,
-                                    layout=widgets.Layout(width="50%", height="340px"),
-                                    fig_margin={"top": 40, "bottom": 40, "left": 55, "right": 10})
+        self.fig_counts = style.figure([self.counts], [style.x_axis(self.cx, "tick"),
+                                                       style.y_axis(self.cy, "count", tick_format=".2s")],
+                                       "counts", width="50%", height="340px")
 
     def redraw(self) -> None:
         n = self.tick.value

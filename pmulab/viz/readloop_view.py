@@ -36,6 +36,7 @@ from pmulab import uapi
 from pmulab.hw.events import ArmEvent
 from pmulab.sim import Machine, Workload
 from pmulab.user import ReadLoop
+from pmulab.viz import style
 from pmulab.viz.guard import CallbackGuard
 
 __all__ = ["INJECTIONS", "ReadLoopLab", "readloop_lab", "signed64"]
@@ -217,17 +218,16 @@ class ReadLoopLab(widgets.VBox):
         sc = {"x": self.xs, "y": self.ys}
         self.lock_line, self.index_line, self.seq_line = (
             bq.Lines(x=np.arange(2.0), y=np.zeros(2), scales=sc, colors=[colour], labels=[label], marker="circle",
-                     marker_size=24, display_legend=True, stroke_width=2, line_style=style)
-            for colour, label, style in (("#1f77b4", "page lock", "solid"), ("#ff7f0e", "page index", "solid"),
-                                         ("#2ca02c", "loop seq (lock read at step 'lock')", "dashed")))
-        self.injected = bq.Scatter(x=[], y=[], marker="cross", colors=["#d62728"], default_size=120,
+                     marker_size=24, display_legend=True, stroke_width=2, line_style=dash)
+            for colour, label, dash in ((style.COLOURS[0], "page lock", "solid"),
+                                        (style.COLOURS[1], "page index", "solid"),
+                                        (style.COLOURS[2], "loop seq (lock read at step 'lock')", "dashed")))
+        self.injected = bq.Scatter(x=[], y=[], marker="cross", colors=[style.RED], default_size=120,
                                    scales=sc, display_legend=True, labels=["injection"])
-        axes = [bq.Axis(scale=self.xs, label="loop step / injection", tick_format="d"),
-                bq.Axis(scale=self.ys, side="left", label="value", tick_format="d")]
-        self.fig = bq.Figure(marks=[self.lock_line, self.index_line, self.seq_line, self.injected], axes=axes,
-                             title="user page lock / index while T reads", legend_location="top-left",
-                             animation_duration=0, layout=widgets.Layout(width="100%", height="300px"),
-                             fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20})
+        axes = [style.x_axis(self.xs, "loop step / injection", tick_format="d"),
+                style.y_axis(self.ys, "value", tick_format="d")]
+        self.fig = style.figure([self.lock_line, self.index_line, self.seq_line, self.injected], axes,
+                                "user page lock / index while T reads", height="300px")
 
     def redraw(self) -> None:
         s = self.series()

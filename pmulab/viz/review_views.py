@@ -37,6 +37,7 @@ from pmulab.hw.sysregs import PMUSERENR
 from pmulab.scenarios import SCENARIOS, run_scenario
 from pmulab.scenarios import leaks as leak_analysis
 from pmulab.scenarios.base import DESIGN_NAMES, Outcome, Run, check_design
+from pmulab.viz import style
 from pmulab.viz.explorer import control_for
 from pmulab.viz.guard import CallbackGuard
 from pmulab.viz.leakmatrix import LeakMatrix
@@ -49,7 +50,7 @@ __all__ = ["MATRIX_KINDS", "LeakMatrixLab", "DirtyCounterLab", "AccessTimelineLa
 MATRIX_KINDS = (*leak_analysis.LEAK_KINDS, "granted")
 _CARD = "font:13px var(--jp-ui-font-family,sans-serif);"
 _TD = "padding:3px 8px;border:1px solid #d0d5dd;"
-_RED, _GREEN, _GREY = "#d62728", "#2ca02c", "#7f7f7f"
+_RED, _GREEN, _GREY = style.RED, style.GREEN, style.GREY
 
 
 def _kinds_of(outcome) -> set[str]:
@@ -171,13 +172,9 @@ class DirtyCounterLab(widgets.VBox):
         self.hw_clear = bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=[_RED],
                                    marker="cross", default_size=160, display_legend=True,
                                    labels=["zeroed while in use"])
-        self.fig_hw = bq.Figure(marks=[self.hw_line, self.hw_clear], title="the hardware: R's counter per tick",
-                                axes=[bq.Axis(scale=x, label="tick"),
-                                      bq.Axis(scale=y, side="left", label="raw value", tick_format=".3s",
-                                              label_offset="55px")],
-                                animation_duration=0, legend_location="top-left",
-                                fig_margin={"top": 40, "bottom": 45, "left": 70, "right": 15},
-                                layout=widgets.Layout(width="50%", height="330px"))
+        self.fig_hw = style.figure([self.hw_line, self.hw_clear],
+                                   [style.x_axis(x, "tick"), style.y_axis(y, "raw value", tick_format=".3s")],
+                                   "the hardware: R's counter per tick", width="50%", height="330px")
         cx, cy = bq.OrdinalScale(), bq.LogScale()
         self.true_line = bq.Lines(x=[], y=[], scales={"x": cx, "y": cy}, colors=[_GREEN], marker="circle",
                                   marker_size=50, stroke_width=3, line_style="dashed", display_legend=True,
@@ -185,13 +182,10 @@ class DirtyCounterLab(widgets.VBox):
         self.read_line = bq.Lines(x=[], y=[], scales={"x": cx, "y": cy}, colors=[_RED], marker="square",
                                   marker_size=50, stroke_width=2, display_legend=True,
                                   labels=["count read() reports"])
-        self.fig_count = bq.Figure(marks=[self.true_line, self.read_line], title="perf's view: R's count",
-                                   axes=[bq.Axis(scale=cx, label="root reads R"),
-                                         bq.Axis(scale=cy, side="left", label="count (log scale)",
-                                                 tick_format=".2s", label_offset="55px")],
-                                   animation_duration=0, legend_location="top-left",
-                                   fig_margin={"top": 40, "bottom": 45, "left": 70, "right": 15},
-                                   layout=widgets.Layout(width="50%", height="330px"))
+        self.fig_count = style.figure([self.true_line, self.read_line],
+                                      [style.x_axis(cx, "root reads R"),
+                                       style.y_axis(cy, "count (log scale)", tick_format=".2s")],
+                                      "perf's view: R's count", width="50%", height="330px")
 
     @property
     def params(self):
@@ -401,24 +395,19 @@ class _DesignPanel(widgets.VBox):
                                labels=["what the accounting says"])
         self.bad = bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=[_RED], marker="cross",
                               default_size=170, display_legend=True, labels=["hardware ≠ accounting"])
-        self.fig = bq.Figure(marks=[self.hw, self.acct, self.bad], title="per CPU: access on (top) or off",
-                             axes=[bq.Axis(scale=x, label="step", tick_format="d"),
-                                   bq.Axis(scale=y, side="left", tick_values=[0, 1, 2, 3], tick_format="d",
-                                           label="CPU 0: 0/1 · CPU 1: 2/3", label_offset="40px")],
-                             animation_duration=0, legend_location="top-left",
-                             fig_margin={"top": 40, "bottom": 40, "left": 55, "right": 10},
-                             layout=widgets.Layout(width="100%", height="300px"))
+        self.fig = style.figure([self.hw, self.acct, self.bad],
+                                [style.x_axis(x, "step", tick_format="d"),
+                                 style.y_axis(y, "CPU 0: 0/1 · CPU 1: 2/3", tick_format="d", tick_values=[0, 1, 2, 3],
+                                              label_offset="40px")],
+                                "per CPU: access on (top) or off", height="300px")
         cx, cy = bq.LinearScale(), bq.LinearScale(min=0.0, max=4.0)
         self.counts = bq.Lines(x=np.zeros(0), y=np.zeros((2, 0)), scales={"x": cx, "y": cy},
-                               colors=["#ff7f0e", "#17becf"], stroke_width=2, interpolation="step-after",
+                               colors=[style.COLOURS[1], style.COLOURS[6]], stroke_width=2, interpolation="step-after",
                                marker="circle", marker_size=25, display_legend=True,
                                labels=["nr_user", "sched_cb_usage"])
-        self.fig_counts = bq.Figure(marks=[self.counts], title="the accounting counters",
-                                    axes=[bq.Axis(scale=cx, label="step", tick_format="d"),
-                                          bq.Axis(scale=cy, side="left", tick_format="d", label="count")],
-                                    animation_duration=0, legend_location="top-left",
-                                    fig_margin={"top": 40, "bottom": 40, "left": 55, "right": 10},
-                                    layout=widgets.Layout(width="100%", height="200px"))
+        self.fig_counts = style.figure([self.counts], [style.x_axis(cx, "step", tick_format="d"),
+                                                       style.y_axis(cy, "count", tick_format="d", label_offset="40px")],
+                                       "the accounting counters", height="200px")
         self.badges = widgets.HTML()
         super().__init__([self.design, self.badges, self.fig, self.fig_counts],
                          layout=widgets.Layout(width="50%"))

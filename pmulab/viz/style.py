@@ -46,7 +46,8 @@ def y_axis(scale, label: str, tick_format: str | None = ".3s", **kw) -> bq.Axis:
     """The vertical axis, labelled, with SI-prefixed ticks by default (counter values are large)."""
     if tick_format is not None:
         kw.setdefault("tick_format", tick_format)
-    return bq.Axis(scale=scale, side="left", label=label, label_offset="55px", **kw)
+    kw.setdefault("label_offset", "55px")
+    return bq.Axis(scale=scale, side="left", label=label, **kw)
 
 
 def figure(marks, axes, title: str, *, height: str = HEIGHT, width: str = "100%", legend: str | None = "top-left",

@@ -22,13 +22,14 @@ from pmulab.hw.cpu import Cpu
 from pmulab.hw.events import ArmEvent
 from pmulab.hw.sysregs import CYCLE_SLOT, PMCCFILTR, PMCR, PMEVTYPER, PmuVersion
 from pmulab.sim.workload import Workload, occurrences
+from pmulab.viz import style
 from pmulab.viz.guard import CallbackGuard
 from pmulab.viz.regview import RegisterView
 
 __all__ = ["CounterTimeline", "counter_timeline", "demo_workload"]
 
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-CYCLE_COLOUR = "#7f7f7f"
+COLOURS = list(style.COLOURS[:7])
+CYCLE_COLOUR = style.GREY
 _ENABLE = sysregs.lookup("PMCNTENSET_EL0").layout
 
 
@@ -77,16 +78,13 @@ class CounterTimeline(widgets.VBox):
         self.lines = bq.Lines(x=np.arange(self.steps), y=np.zeros((n, self.steps)), scales={"x": self.x_scale,
                               "y": self.y_scale}, colors=COLOURS[: n - 1] + [CYCLE_COLOUR], display_legend=True,
                               stroke_width=2)
-        self.overflows = bq.Scatter(x=[], y=[], marker="triangle-down", colors=["#d62728"], default_size=60,
+        self.overflows = bq.Scatter(x=[], y=[], marker="triangle-down", colors=[style.RED], default_size=60,
                                     scales={"x": self.x_scale, "y": self.y_scale}, display_legend=True,
                                     labels=["overflow (PMOVS set)"])
-        axes = [bq.Axis(scale=self.x_scale, label="step"),
-                bq.Axis(scale=self.y_scale, side="left", label="counter value", tick_format=".3s",
-                        label_offset="60px")]
-        self.fig = bq.Figure(marks=[self.lines, self.overflows], axes=axes, title="PMU counters of CPU 0",
-                             legend_location="top-left", animation_duration=0,
-                             layout=widgets.Layout(width="100%", height="360px"),
-                             fig_margin={"top": 40, "bottom": 40, "left": 80, "right": 20})
+        axes = [style.x_axis(self.x_scale, "step"),
+                style.y_axis(self.y_scale, "counter value", tick_format=".3s", label_offset="60px")]
+        self.fig = style.figure([self.lines, self.overflows], axes, "PMU counters of CPU 0", height="360px",
+                                fig_margin=dict(style.MARGIN, left=80))
 
     # --- model side -----------------------------------------------------------------------------
     def _program(self) -> None:

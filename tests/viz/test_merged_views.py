@@ -13,6 +13,7 @@ import pytest
 
 from pmulab.hw.sysregs import PMUSERENR
 from pmulab.scenarios import SCENARIOS, run_scenario
+from pmulab.viz import ScenarioExplorer
 from pmulab.viz import merged_views as mv
 
 ER_CR = PMUSERENR.encode(ER=1, CR=1)
@@ -127,8 +128,9 @@ def test_design_matrix_marks_a_mismatch_red():
     assert dm.values.tolist() == [[0.0, 1.0], [1.0, 2.0]] and dm.n_ok == 3 and 'data-ok="3"' in dm.head.value
 
 
-def test_scenario_explorer_adapter_and_timeline():
-    ex = mv.scenario_explorer("S13", design="v8")
+def test_notebook_08_s13_explorer_and_timeline():
+    assert not hasattr(mv, "scenario_explorer")  # one ScenarioExplorer API: pmulab.viz.ScenarioExplorer
+    ex = ScenarioExplorer("S13", design="v8")
     assert ex.outcome.ok and ex.outcome.checks["stale_access"] is False and ex.name == "S13"
     ex.design.value = "v5.17"
     assert ex.outcome.checks["stale_access"] is True and ex.guard.last_error is None
