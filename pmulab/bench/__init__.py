@@ -2,7 +2,8 @@
 
 Models: nothing of the PMU; it measures the model. Benchmarks: the counter core per step against
 its scalar twin and a NumPy floor (``core``), trace mode (``trace``), the Machine loop
-(``machine``), the scenario explorers (``widgets``, through a registry hook). See docs/benchmarks.md.
+(``machine``), the scenario explorers (``widgets``), sampling and the record parsers (``sampling``,
+issue 11) and the interleaving explorer (``explore``, issue 6). See docs/benchmarks.md.
 Omits: timing assertions (figures are reported; tests check only their shape).
 Pinned to: issue 8.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 __all__ = ["add_parser", "configure", "main"]
 
-HELP = "run the performance benchmarks (counter core, trace mode, Machine loop, widgets)"
+HELP = "run the performance benchmarks (counter core, trace mode, Machine loop, widgets, sampling, explorer)"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
