@@ -8,7 +8,7 @@ PMUSERENR_EL0 per CPU, the counters per CPU (as a fraction of 2^32, so an armed 
 sits at 0.5 and a destroyed one drops to 0), and each mapped page's ``index`` and ``lock``.
 The step at which the invariant first fails is marked on every panel.
 Omits: running the search in the background (a small search takes seconds; the kernel is busy).
-Pinned to: ipywidgets 8, bqplot 0.13.
+Pinned to: ipywidgets 8, bqplot 0.13; figures from ``pmulab.viz.style``.
 """
 
 from __future__ import annotations
@@ -17,27 +17,52 @@ import html
 
 import bqplot as bq
 import ipywidgets as widgets
+import numpy as np
 
+from pmulab.viz import style
+from pmulab.viz.explorer import tick_marks
 from pmulab.viz.guard import CallbackGuard
 
-__all__ = ["ExploreView", "explore_view"]
+__all__ = ["ExploreView", "explore_view", "summary_html", "story_html"]
 
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+COLOURS = list(style.COLOURS)
 _TWO32 = float(1 << 32)
 
 
 def _panel(title: str, ylabel: str, ymax: float | None = None) -> tuple:
     x = bq.LinearScale(min=0.0)
     y = bq.LinearScale(min=0.0, max=ymax) if ymax is not None else bq.LinearScale(min=0.0)
-    ax = [bq.Axis(scale=x, label="operation", tick_format="d"),
-          bq.Axis(scale=y, orientation="vertical", label=ylabel)]
+    ax = [style.x_axis(x, "operation", tick_format="d"), style.y_axis(y, ylabel, tick_format=None)]
     lines = bq.Lines(x=[0.0], y=[0.0], scales={"x": x, "y": y}, display_legend=True, labels=[""],
                      interpolation="step-after", colors=COLOURS)
-    bad = bq.Scatter(x=[], y=[], scales={"x": x, "y": y}, colors=["#d62728"], marker="cross",
+    bad = bq.Scatter(x=[], y=[], scales={"x": x, "y": y}, colors=[style.RED], marker="cross",
                      default_size=120)
-    fig = bq.Figure(marks=[lines, bad], axes=ax, title=title, layout=widgets.Layout(height="230px", width="100%"),
-                    legend_location="top-left", fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20})
+    fig = style.figure([lines, bad], ax, title, height="230px")
     return fig, lines, bad
+
+
+def summary_html(result) -> str:
+    """The search's summary as a panel: machine and search size, then one badge per invariant (red: violated)."""
+    lines = result.summary().split("\n")
+    head = [ln for ln in lines[:2] if ln]
+    verdicts = [ln.strip().split(": ", 1) for ln in lines[2:] if ln.startswith("  ") and ": " in ln]
+    badges = "".join(style.badge(html.escape(f"{name}: {v.lower()}"), not v.startswith("VIOLATED"), invariant=name)
+                     for name, v in verdicts)
+    return (f"<div class='pmulab-explore-summary' style='font-size:12px'>{'<br>'.join(html.escape(h) for h in head)}"
+            f"<div>{badges}</div></div>")
+
+
+def story_html(name: str, story: str) -> str:
+    """A counterexample's story as a panel: the machine, the operations as a numbered list, the violation."""
+    lines = [ln for ln in story.split("\n") if ln]
+    steps = [ln.split(". ", 1)[1] for ln in lines if ln[:1].isdigit() and ". " in ln]
+    other = [ln for ln in lines if not (ln[:1].isdigit() and ". " in ln)]
+    machine = [ln for ln in other if not ln.startswith("=>")]
+    verdict = [ln[2:].strip() for ln in other if ln.startswith("=>")]
+    return (f"<div class='pmulab-explore-story' data-invariant='{html.escape(name)}' style='font-size:12px'>"
+            f"<div style='color:#66707f'>{'<br>'.join(html.escape(m) for m in machine)}</div>"
+            f"<ol style='margin:2px 0'>{''.join(f'<li><code>{html.escape(s)}</code></li>' for s in steps)}</ol>"
+            + "".join(f"<div style='{style.BADGE}{style.BAD}'>{html.escape(v)}</div>" for v in verdict) + "</div>")
 
 
 class ExploreView(widgets.VBox):
@@ -92,7 +117,7 @@ class ExploreView(widgets.VBox):
                               depth=self.depth.value, max_events=self.max_events.value,
                               invariants=tuple(self.invariants.value), progress=self._progress)
         self.progress.value = self.progress.max
-        self.summary.value = f"<pre class='pmulab-explore-summary'>{html.escape(self.result.summary())}</pre>"
+        self.summary.value = summary_html(self.result)
         cxs = self.result.counterexamples
         options = sorted(cxs, key=lambda n: (len(cxs[n].ops), n))
         self.choice.options = options
@@ -121,11 +146,13 @@ class ExploreView(widgets.VBox):
             return
         cx = self.result.counterexamples[name]
         self.data = d = cx.timeline()
-        self.story.value = f"<pre class='pmulab-explore-story' data-invariant='{name}'>{html.escape(cx.story())}</pre>"
+        self.story.value = story_html(name, cx.story())
         n = len(d["labels"])
         xs = list(range(n))
         first = d["violated"].index(True) if True in d["violated"] else n - 1
         with self.fig_access.hold_sync(), self.fig_counters.hold_sync(), self.fig_pages.hold_sync():
+            for fig in (self.fig_access, self.fig_counters, self.fig_pages):
+                fig.axes[0].tick_values = tick_marks(np.arange(n, dtype=float))  # whole operations only
             acc = [[float(v) for v in vals] for vals in d["pmuserenr"].values()]
             self.lines_access.x, self.lines_access.y = xs, acc
             self.lines_access.labels = [f"CPU {c}" for c in d["pmuserenr"]]

@@ -41,6 +41,7 @@ from pmulab.scenarios import SCENARIOS, matrix
 from pmulab.scenarios.base import DESIGN_NAMES
 from pmulab.scenarios.common import busy, raw_attr
 from pmulab.user import ReadLoop
+from pmulab.viz import style
 from pmulab.viz.guard import CallbackGuard
 from pmulab.viz.strip import OwnershipStrip
 
@@ -225,7 +226,7 @@ class UserAccessLab(widgets.VBox):
                  ticks: int = 24):
         self.ticks = ticks
         self.guard = CallbackGuard()
-        st = {"description_width": "initial"}
+        st = {"description_width": style.CONTROL_LABEL}
         self.sysctl = widgets.ToggleButtons(options=[("0 (default: off)", 0), ("1 (on)", 1)], value=sysctl,
                                             description="kernel.perf_user_access",
                                             style={**st, "button_width": "12em"})
@@ -243,7 +244,7 @@ class UserAccessLab(widgets.VBox):
         self.cycles_taken = widgets.Checkbox(value=False, description="root's event already holds the cycle counter",
                                              indent=False, layout=_auto())
         self.flip_at = widgets.IntSlider(value=0, min=0, max=ticks, description="flip the sysctl at tick (0: never)",
-                                         style=st, layout=widgets.Layout(width="34em"))
+                                         style=st, layout=widgets.Layout(width=style.CONTROL_WIDTH))
         self._controls = (self.sysctl, self.pmu, self.event, self.long, self.rdpmc, self.cpu_bound,
                           self.cycles_taken, self.flip_at)
         self._build_figures()
@@ -262,27 +263,25 @@ class UserAccessLab(widgets.VBox):
 
     def _build_figures(self) -> None:
         x, y = bq.LinearScale(min=0.0, max=float(self.ticks)), bq.LinearScale(min=0.0)
-        self.kernel_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=["#1f77b4"],
+        self.kernel_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=[style.BLUE],
                                     labels=["read() syscall"], display_legend=True, stroke_width=2)
         self.marks = _outcome_marks(x, y)
-        self.flip_rule = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=["#9467bd"],
+        self.flip_rule = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=[style.COLOURS[3]],
                                   line_style="dashed", labels=["sysctl written"], display_legend=True)
-        axes = [bq.Axis(scale=x, label="tick (T shares CPU 0 with U: 3-tick timeslices)"),
-                bq.Axis(scale=y, side="left", label="count", tick_format=".3s", label_offset="55px")]
-        self.fig = bq.Figure(marks=[self.kernel_line, self.flip_rule, *self.marks.values()], axes=axes,
-                             title="T's count: read() vs the self-monitoring loop", animation_duration=0,
-                             legend_location="top-left", layout=widgets.Layout(width="100%", height="340px"),
-                             fig_margin={"top": 40, "bottom": 45, "left": 70, "right": 20})
+        axes = [style.x_axis(x, "tick (T shares CPU 0 with U: 3-tick timeslices)"),
+                style.y_axis(y, "count", tick_format=".3s")]
+        self.fig = style.figure([self.kernel_line, self.flip_rule, *self.marks.values()], axes,
+                                "T's count: read() vs the self-monitoring loop", height="340px")
         sx, sy = bq.LinearScale(min=0.0, max=float(self.ticks)), bq.LinearScale(min=0.0)
         self.state_lines = bq.Lines(x=np.zeros(0), y=np.zeros((2, 0)), scales={"x": sx, "y": sy},
-                                    colors=["#8c564b", "#17becf"], interpolation="step-after", display_legend=True,
+                                    colors=[style.COLOURS[4], style.COLOURS[6]], interpolation="step-after",
+                                    display_legend=True,
                                     labels=["page index", "PMUSERENR_EL0.ER x 10"], stroke_width=2,
                                     marker="circle", marker_size=16)
-        self.state_fig = bq.Figure(marks=[self.state_lines], axes=[
-            bq.Axis(scale=sx, label="tick"), bq.Axis(scale=sy, side="left", label="value", label_offset="40px")],
-            title="what T's loop sees first: the page's index, and the hardware's EL0 permission",
-            animation_duration=0, legend_location="top-right", layout=widgets.Layout(width="100%", height="220px"),
-            fig_margin={"top": 40, "bottom": 40, "left": 70, "right": 20})
+        self.state_fig = style.figure(
+            [self.state_lines], [style.x_axis(sx, "tick"), style.y_axis(sy, "value", tick_format=None)],
+            "what T's loop sees first: the page's index, and the hardware's EL0 permission", height="220px",
+            legend="top-right")
 
     def _on_change(self, change) -> None:
         self.refresh()
@@ -399,15 +398,15 @@ class BigLittleLab(widgets.VBox):
     def __init__(self, pmu: str = "cortex-a53", pinned: bool = False, hop: int = 4, ticks: int = 24):
         self.ticks = ticks
         self.guard = CallbackGuard()
-        st = {"description_width": "initial"}
+        st = {"description_width": style.CONTROL_LABEL}
         self.pmu = widgets.ToggleButtons(options=[("Cortex-A53 PMU by type", "cortex-a53"),
                                                   ("Cortex-A72 PMU by type", "cortex-a72"),
                                                   ("generic PERF_TYPE_HARDWARE", "generic")], value=pmu,
-                                         description="T opens", style={**st, "button_width": "16em"})
+                                         description="T opens", style={**st, "button_width": "14em"})
         self.pinned = widgets.Checkbox(value=pinned, description="pin T to that cluster (sched_setaffinity)",
                                        indent=False, layout=_auto())
         self.hop = widgets.IntSlider(value=hop, min=0, max=8, description="move T every n ticks (0: never)",
-                                     style=st, layout=widgets.Layout(width="30em"))
+                                     style=st, layout=widgets.Layout(width=style.CONTROL_WIDTH))
         for w in (self.pmu, self.pinned, self.hop):
             w.observe(self.guard.wrap(self._on_change), names="value")
         self._build_figures()
@@ -426,22 +425,18 @@ class BigLittleLab(widgets.VBox):
         self.hop_marks = bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=["#111"],
                                     marker="triangle-down", default_size=60, display_legend=True,
                                     labels=["moved between index and mrs"])
-        self.cpu_fig = bq.Figure(marks=[*self.cpu_marks, self.hop_marks], axes=[
-            bq.Axis(scale=x, label="tick"),
-            bq.Axis(scale=y, side="left", label="CPU", tick_values=[0, 1, 2, 3], label_offset="35px")],
-            title="where T's mrs ran", animation_duration=0, legend_location="top-left",
-            layout=widgets.Layout(width="100%", height="250px"),
-            fig_margin={"top": 40, "bottom": 40, "left": 70, "right": 20})
+        self.cpu_fig = style.figure(
+            [*self.cpu_marks, self.hop_marks],
+            [style.x_axis(x, "tick"), style.y_axis(y, "CPU", tick_format="d", tick_values=[0, 1, 2, 3],
+                                                   label_offset="35px")],
+            "where T's mrs ran", height="250px")
         cx, cy = bq.LinearScale(min=0.0, max=float(self.ticks)), bq.LinearScale(min=0.0)
-        self.kernel_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": cx, "y": cy}, colors=["#1f77b4"],
+        self.kernel_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": cx, "y": cy}, colors=[style.BLUE],
                                     labels=["read() syscall"], display_legend=True, stroke_width=2)
         self.marks = _outcome_marks(cx, cy)
-        self.fig = bq.Figure(marks=[self.kernel_line, *self.marks.values()], axes=[
-            bq.Axis(scale=cx, label="tick"),
-            bq.Axis(scale=cy, side="left", label="INST_RETIRED", tick_format=".3s", label_offset="55px")],
-            title="T's count: read() vs the self-monitoring loop", animation_duration=0, legend_location="top-left",
-            layout=widgets.Layout(width="100%", height="300px"),
-            fig_margin={"top": 40, "bottom": 40, "left": 70, "right": 20})
+        self.fig = style.figure([self.kernel_line, *self.marks.values()],
+                                [style.x_axis(cx, "tick"), style.y_axis(cy, "INST_RETIRED", tick_format=".3s")],
+                                "T's count: read() vs the self-monitoring loop", height="300px")
 
     def _on_change(self, change) -> None:
         self.refresh()
@@ -567,16 +562,15 @@ class Walkthrough(widgets.VBox):
         self.step.observe(self.guard.wrap(self._on_step), names="value")
         x, y = bq.OrdinalScale(), bq.LinearScale(min=-0.1, max=2.3)
         self.lines = bq.Lines(x=np.zeros(0), y=np.zeros((2, 0)), scales={"x": x, "y": y},
-                              colors=["#d62728", "#1f77b4"], labels=["PMUSERENR_EL0.ER on CPU 0", "nr_user (T)"],
+                              colors=[style.RED, style.BLUE], labels=["PMUSERENR_EL0.ER on CPU 0", "nr_user (T)"],
                               display_legend=True, stroke_width=3, marker="circle", marker_size=40)
         self.cursor = bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=["#111"],
                                  marker="triangle-down", default_size=160, labels=["this step"],
                                  display_legend=True)
-        self.fig = bq.Figure(marks=[self.lines, self.cursor], axes=[
-            bq.Axis(scale=x, label="step"), bq.Axis(scale=y, side="left", tick_values=[0, 1], label="value")],
-            title="accounting vs hardware, step by step", animation_duration=0, legend_location="top-right",
-            layout=widgets.Layout(width="100%", height="260px"),
-            fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20})
+        self.fig = style.figure([self.lines, self.cursor],
+                                [style.x_axis(x, "step"),
+                                 style.y_axis(y, "value", tick_format="d", tick_values=[0, 1])],
+                                "accounting vs hardware, step by step", height="260px", legend="top-right")
         self.text, self.strip = widgets.HTML(), widgets.HTML()
         super().__init__([widgets.HBox([self.design, self.step]), self.fig, self.text, self.strip, self.guard.out])
         self.add_class("pmulab-walkthrough")
@@ -642,11 +636,11 @@ class DesignMatrix(widgets.VBox):
                                    interactions={"click": "select"},
                                    selected_style={"stroke": "#111", "stroke-width": "3px"},
                                    tooltip=bq.Tooltip(fields=["row", "column"], labels=["scenario", "design"]))
-        self.fig = bq.Figure(marks=[self.grid], axes=[
-            bq.Axis(scale=cs, side="top", label="design"),
-            bq.Axis(scale=rs, side="left", label="scenario and its headline check", label_offset="270px")],
-            title="", animation_duration=0, layout=widgets.Layout(width="100%", height="640px"),
-            fig_margin={"top": 60, "bottom": 10, "left": 290, "right": 20})
+        self.fig = style.figure([self.grid], [style.x_axis(cs, "design", side="top"),
+                                              style.y_axis(rs, "scenario and its headline check", tick_format=None,
+                                                           label_offset="270px")],
+                                "", height="640px", legend=None, fig_margin=dict(style.MARGIN, top=60, bottom=10,
+                                                                                  left=290))
         self.scenario = widgets.Dropdown(options=self.scenarios, value=self.scenarios[0], description="scenario")
         self.design = widgets.Dropdown(options=self.designs, value=self.designs[-2] if len(self.designs) > 1
                                        else self.designs[0], description="design")
@@ -746,14 +740,12 @@ class SeriesTimeline(widgets.VBox):
                                                                      labels=["version", "posted"]))
         ms = np.array([np.datetime64(d) for _, d in MILESTONES], dtype="datetime64[ms]")
         self.rules = bq.Lines(x=np.array([[d, d] for d in ms]), y=np.array([[0.0, len(SERIES) + 1.0]] * len(ms)),
-                              scales={"x": x, "y": y}, colors=["#d62728", "#2ca02c"], line_style="dashed",
+                              scales={"x": x, "y": y}, colors=[style.RED, style.GREEN], line_style="dashed",
                               labels=[lab for lab, _ in MILESTONES], display_legend=True)
-        self.fig = bq.Figure(marks=[self.rules, self.points], axes=[
-            bq.Axis(scale=x, label="posted", tick_format="%b %Y"),
-            bq.Axis(scale=y, side="left", label="version", tick_values=[1, 4, 8, 13])],
-            title="arm64 user-space counter access: v1 to v13", animation_duration=0, legend_location="top-left",
-            layout=widgets.Layout(width="100%", height="320px"),
-            fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 30})
+        self.fig = style.figure([self.rules, self.points],
+                                [style.x_axis(x, "posted", tick_format="%b %Y"),
+                                 style.y_axis(y, "version", tick_format="d", tick_values=[1, 4, 8, 13])],
+                                "arm64 user-space counter access: v1 to v13", fig_margin=dict(style.MARGIN, right=30))
         commits = "".join(f"<tr><td style='padding:1px 8px'>{p}</td><td style='padding:1px 8px'><code>{c}</code>"
                           f"</td><td style='padding:1px 8px'>{html.escape(t)}</td></tr>" for p, c, t in COMMITS)
         versions = "".join(f"<tr><td style='padding:1px 8px'><b>{v}</b></td><td style='padding:1px 8px'>"

@@ -23,15 +23,24 @@ import ipywidgets as widgets
 import numpy as np
 
 from pmulab.studio import Card, grade
+from pmulab.viz import style
 from pmulab.viz.guard import CallbackGuard
 
-__all__ = ["StudioView", "studio_view", "COST_KEYS", "safety_row"]
+__all__ = ["StudioView", "studio_view", "COST_KEYS", "safety_row", "card_html"]
 
 #: Cost figures drawn as bars (keys of ``Card.cost``).
 COST_KEYS = ("ipis", "pmuserenr_writes_per_switch", "counter_clears_per_switch", "mmap_work", "munmap_work",
              "remote_mmap_work", "el0_traps")
 _LABELS = ("IPIs", "PMUSERENR/switch", "clears/switch", "mmap", "munmap", "mmap from B", "EL0 traps")
-COLOURS = ["#e8f5e9", "#f59e0b", "#dc2626"]
+COLOURS = ["#e8f5e9", "#f59e0b", style.RED]
+#: Readable names of the cost keys in the card's table.
+_COST_NAMES = {"switches": "context switches", "ipis": "IPIs", "pmuserenr_writes_per_switch":
+               "PMUSERENR_EL0 writes per switch", "counter_clears_per_switch": "counter clears per switch",
+               "mmap_work": "work in mmap()", "munmap_work": "work in munmap()",
+               "remote_mmap_work": "work in mmap() from another task", "el0_traps": "EL0 traps",
+               "el0_trap_work": "work in the EL0 trap", "self_reads": "self-monitoring reads",
+               "self_reads_ok": "self-monitoring reads that worked"}
+_CELL = "padding:1px 8px;text-align:left;vertical-align:top"
 
 
 def safety_row(card: Card | None, names) -> list[float]:
@@ -66,6 +75,48 @@ def _top(*cards: Card | None) -> float:
     return max([1.0, *(v for c in cards for v in _cost(c))]) * 1.4
 
 
+def card_html(card: Card) -> str:
+    """The card as a readable panel: verdict, why each scenario failed, invariants, the explorer's
+    counterexample as numbered steps, and the cost as a table (the same facts as ``Card.summary()``)."""
+    esc = html.escape
+    parts = [f'<div class="pmulab-card" data-design="{esc(card.design)}" style="font-size:12px;line-height:1.5">',
+             style.badge(f"{esc(card.design)}: safe in {len(card.safe)}/{len(card.scenarios)} scenarios",
+                         not card.failed, failed=len(card.failed))]
+    rows = []
+    for name, s in card.scenarios.items():
+        if s.ok:
+            continue
+        why = list(s.leak) + [f"{v} is wrong" for v in s.violations]
+        if s.failure:
+            why.append(f"hook {s.failure['hook']}: {s.failure['message']}")
+        rows.append(f"<tr><td style='{_CELL}'><b>{esc(name)}</b></td><td style='{_CELL}'>{esc(s.status)}</td>"
+                    f"<td style='{_CELL}'>{'<br>'.join(esc(w) for w in why[:3])}</td></tr>")
+    if rows:
+        parts.append(f"<table class='pmulab-card-failed'><tr><th style='{_CELL}'>scenario</th>"
+                     f"<th style='{_CELL}'>result</th><th style='{_CELL}'>why</th></tr>{''.join(rows)}</table>")
+    for f in card.failures[:1]:
+        where = ", ".join(dict.fromkeys(x["scenario"] for x in card.failures))
+        hook = style.badge(f"broken hook {esc(f['hook'])}", False)
+        parts.append(f"<div>{hook} "
+                     f"{esc(f['kind'])}: {esc(f['message'])} (in {esc(where)})</div>")
+    parts.append("<div><b>invariants</b> " + "".join(style.badge(esc(k), bool(v), invariant=k)
+                                                    for k, v in card.invariants.items()) + "</div>")
+    if card.counterexample:
+        steps = "".join(f"<li>{esc(x.get('text', str(x)))}</li>" for x in card.counterexample)
+        parts.append(f"<div><b>explorer's shortest counterexample</b> "
+                     f"({esc(str(card.explorer.get('invariant')))}):<ol style='margin:2px 0'>{steps}</ol></div>")
+    elif card.explorer.get("verdict") is None:
+        parts.append(f"<div><b>explorer</b>: no verdict ({esc(str(card.explorer.get('reason')))})</div>")
+    cost = "".join(f"<tr><td style='{_CELL}'>{esc(_COST_NAMES.get(k, k))}</td><td style='{_CELL}'>{v:g}</td></tr>"
+                   for k, v in card.cost.items() if isinstance(v, (int, float)))
+    if cost:
+        parts.append(f"<details><summary><b>cost</b> on the standard workload</summary><table>{cost}</table>"
+                     "</details>")
+    if card.self_read_rate is not None:
+        parts.append(f"<div>self-monitoring reads that worked: <b>{card.self_read_rate:.0%}</b></div>")
+    return "".join(parts) + "</div>"
+
+
 class StudioView(widgets.VBox):
     """Grade button + safety matrix + cost bars + summary for one design against a baseline."""
 
@@ -87,20 +138,18 @@ class StudioView(widgets.VBox):
                                    stroke="white", null_color="#f3f4f6",
                                    tooltip=bq.Tooltip(fields=["row", "column", "color"],
                                                       labels=["design", "scenario", "1 = not safe"]))
-        self.safety_fig = bq.Figure(marks=[self.grid], title="Safety: green = safe, red = leaks / unsafe, "
-                                                             "amber = broken hook",
-                                    axes=[bq.Axis(scale=cs, side="top"), bq.Axis(scale=rs, side="left")],
-                                    fig_margin={"top": 70, "bottom": 10, "left": 150, "right": 10},
-                                    animation_duration=0, layout=widgets.Layout(width="100%", height="190px"))
+        self.safety_fig = style.figure([self.grid], [style.x_axis(cs, "scenario", side="top"),
+                                                     style.y_axis(rs, "", tick_format=None)],
+                                       "Safety: green = safe, red = leaks / unsafe, amber = broken hook",
+                                       height="200px", legend=None,
+                                       fig_margin=dict(style.MARGIN, top=80, bottom=10, left=150))
         xs, ys = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=_top(self.baseline, None))
         self.bars = bq.Bars(x=list(_LABELS), y=[_cost(self.baseline), _cost(None)], type="grouped",
-                            colors=["#9ca3af", "#2563eb"], labels=self.rows, display_legend=True,
+                            colors=[style.GREY, style.BLUE], labels=self.rows, display_legend=True,
                             scales={"x": xs, "y": ys})
-        self.cost_fig = bq.Figure(marks=[self.bars], title="Cost on the standard workload",
-                                  axes=[bq.Axis(scale=xs), bq.Axis(scale=ys, orientation="vertical")],
-                                  legend_location="top-right", animation_duration=0,
-                                  fig_margin={"top": 50, "bottom": 40, "left": 50, "right": 10},
-                                  layout=widgets.Layout(width="100%", height="260px"))
+        self.cost_fig = style.figure([self.bars], [style.x_axis(xs, "cost per run of the standard workload"),
+                                                   style.y_axis(ys, "count", tick_format=".2~f")],
+                                     "Cost on the standard workload", height="280px", legend="top-right")
         self.button = widgets.Button(description=f"grade {label}", button_style="primary", icon="check")
         self.button.add_class("pmulab-grade")
         self.button.on_click(self.guard.wrap(lambda _b: self.grade()))
@@ -137,7 +186,7 @@ class StudioView(widgets.VBox):
             self.bars.scales["y"].max = _top(self.baseline, card)
         self.status.value = (f"<b>{html.escape(card.design)}</b>: safe in {len(card.safe)}/{len(card.scenarios)} "
                              f"scenarios ({card.seconds:.1f} s)")
-        self.summary.value = "<pre style='white-space: pre-wrap'>" + html.escape(card.summary()) + "</pre>"
+        self.summary.value = card_html(card)
 
 
 def studio_view(design: Any, baseline: str = "v5.17", explorer: dict | None = None, **grade_kw: Any) -> StudioView:

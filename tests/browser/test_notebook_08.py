@@ -1,7 +1,8 @@
 """Notebook 08 (what Linux merged) in a real JupyterLab: runs clean, every figure renders, widgets live.
 
 Checks are on the DOM: tracebacks, each bqplot figure's marks, the walk-through's step text and
-line after choosing another design, and the story shown after clicking a cell of the design matrix.
+line after choosing another design, the S13 ScenarioExplorer's badges on v5.17 and v8, and the story
+shown after clicking a cell of the design matrix.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ def test_notebook_08_runs_and_its_widgets_are_live(notebook, artifacts_dir):
                            arg=d0, timeout=30_000)
     page.wait_for_function(f"""() => document.querySelector("{WALK} .pmulab-walk-step").dataset.pmuserenr0
         === '0x0'""", timeout=30_000)
+
+    # the S13 explorer (pmulab.viz.ScenarioExplorer, as everywhere): as expected on v5.17; on v8 the window is shut
+    s13 = page.locator(".pmulab-explorer-S13").first
+    assert s13.locator(".pmulab-verdict").get_attribute("data-ok") == "1"
+    assert s13.locator(".pmulab-badge[data-check='stale_access']").inner_text().startswith("✓")
+    s13.scroll_into_view_if_needed()
+    notebook.screenshot(artifacts_dir / "08-s13-explorer.png")
+    s13.locator("select").first.select_option("v8")
+    page.wait_for_function("""() => document.querySelector('.pmulab-explorer-S13 .pmulab-badges').dataset.design
+        === 'v8'""", timeout=30_000)
+    assert s13.locator(".pmulab-verdict").get_attribute("data-ok") == "1"
+    assert s13.locator(".pmulab-badge[data-check='stale_access']").inner_text().startswith("✗")
 
     # the design matrix: 96 cells, all as expected; click S13 x v5.17 and its story appears
     matrix = page.locator(MATRIX).first
