@@ -69,6 +69,7 @@ def _s5(run: Run) -> None:
     fd = a.perf_event_open(user_attr())
     page = a.mmap(fd)
     m.run(p.ticks)
+    m.switch_to(0, a)  # round-robin may have handed C0 to root; A is the reader
     loop = _loop_until_mrs(a, page)
     run.note(f"A read lock/index ({page.index}); now A is migrated to C1 before its mrs", 0)
     m.migrate(a, 1)
