@@ -36,6 +36,7 @@ DEFAULT_TYPE = 8
 _U64 = (1 << 64) - 1
 _STOPPED_UPTODATE = HES.STOPPED | HES.UPTODATE  # flag values built once (IntFlag arithmetic is slow)
 _RUNNING = HES(0)
+_STOPPED, _EF_START = int(HES.STOPPED), int(EF.START)
 _EVENT_MASK = evmap.EVENT_FIELD.mask
 
 
@@ -220,7 +221,7 @@ class ArmPmu(PeriodIrqMixin):
         self.ops.disable_event(event)
         hw_events.events[idx] = event
         event.hw.state = _STOPPED_UPTODATE
-        if flags & EF.START:
+        if int(flags) & _EF_START:
             self.start(event, EF.RELOAD)
         self.update_userpage(event)
         return 0
@@ -242,7 +243,7 @@ class ArmPmu(PeriodIrqMixin):
 
     def stop(self, event: PerfEvent, flags: EF) -> None:
         """Kernel: armpmu_stop -- always update (PERF_EF_UPDATE is implied)."""
-        if not event.hw.state & HES.STOPPED:
+        if not int(event.hw.state) & _STOPPED:
             self.ops.disable_event(event)
             self.event_update(event)
             event.hw.state |= _STOPPED_UPTODATE

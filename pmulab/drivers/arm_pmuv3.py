@@ -24,6 +24,7 @@ from pmulab.drivers import arm_pmuv3_events as evmap
 from pmulab.drivers.sched_clock import ArchTimerClock
 from pmulab.hw.events import ArmEvent
 from pmulab.hw.sysregs import CYCLE_SLOT, NUM_SLOTS, PMCR, PMEVTYPER, PMUSERENR, PmuVersion, lookup
+from pmulab.uapi.mmap_page import CAPABILITY_BITS, MmapPage
 
 __all__ = [
     "PerfIdx", "HwCounter", "UserIndex", "CYCLE_IDX", "FIRST_COUNTER_IDX", "CYCLE_COUNTER", "CYCLE_USER_INDEX",
@@ -100,6 +101,8 @@ _CHAIN_TYPE = ArmEvent.CHAIN | PMEVTYPER["NSH"].mask
 _CYC_TYPE_MASK = _EVTYPE_MASK & ~PMEVTYPER["evtCount"].mask
 _PMCR_MASK = PMCR.writable_mask | PMCR.action_mask
 _PMCR_E = PMCR["E"].mask
+_TIME_CAPS = sum(1 << CAPABILITY_BITS[c] for c in ("cap_user_time", "cap_user_time_zero", "cap_user_time_short"))
+_RDPMC_CAP = 1 << CAPABILITY_BITS["cap_user_rdpmc"]
 
 
 def _checked(idx) -> int:
@@ -333,11 +336,18 @@ class PmuV3:
         # final page is visible, which is the one written here.
         page.time_mult, page.time_shift, page.time_zero, page.time_cycles, page.time_mask = fields
         page.time_offset = (fields[2] - now) % (1 << 64)
-        page.cap_user_time = page.cap_user_time_zero = page.cap_user_time_short = 1
+        if page.__class__ is MmapPage:
+            page.capabilities |= _TIME_CAPS
+        else:
+            page.cap_user_time = page.cap_user_time_zero = page.cap_user_time_short = 1
 
     def arch_update_userpage(self, event, page, now: int) -> None:
         """Kernel: arch_perf_update_userpage (arm64, v5.17): rdpmc capability and width, then time."""
-        page.cap_user_rdpmc = int(event.has_user_read)
-        if page.cap_user_rdpmc:
+        rdpmc = int(event.has_user_read)
+        if page.__class__ is MmapPage:
+            page.capabilities = page.capabilities & ~_RDPMC_CAP | (_RDPMC_CAP if rdpmc else 0)
+        else:
+            page.cap_user_rdpmc = rdpmc
+        if rdpmc:
             page.pmc_width = 64 if event.hw.flags & EVT_64BIT else 32
         self.update_userpage_time(page, now)

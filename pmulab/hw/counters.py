@@ -16,7 +16,8 @@ Pinned to: Arm ARM DDI 0487 (PMUv3p5 counter widths, PMUv3p9 PMUACR_EL1).
 
 Precondition: per CPU and event, EL0 + EL1 occurrences in one step are < 2**32 (checked:
 ValueError), so a counter overflows at most once per step.
-Register access (``read``/``write``) is inherited from ``pmulab.hw.regfile.RegisterFile``.
+Register access (``read``/``write``) is inherited from ``pmulab.hw.regfile.RegisterFile``, the
+storage it reaches from ``pmulab.hw.counters_store.CounterStorage``.
 Declare -> build -> run (style anchors §6): the register program is compiled into gather
 indices and masks when it is needed after PMCR_EL0, PMCNTEN or PMEVTYPER<n>_EL0 changed, so a
 step is a few array operations; ``count`` is the one-step path, ``run`` works through cache-sized
@@ -31,7 +32,8 @@ import numpy as np
 
 from pmulab.bits import mask
 from pmulab.hw import events, sysregs
-from pmulab.hw.regfile import BITMAPS, RegisterFile, check_bound, check_occurrences
+from pmulab.hw.counters_store import CounterStorage
+from pmulab.hw.regfile import RegisterFile, check_bound, check_occurrences
 
 __all__ = ["CounterBank"]
 
@@ -81,79 +83,13 @@ def _wraps(cum, low, room, at32):
     return np.where(at32, (cum + low) >> np.uint64(32), big)
 
 
-class CounterBank(RegisterFile):
+class CounterBank(CounterStorage, RegisterFile):
     """PMUv3 counters of ``cpus`` PEs as NumPy arrays (see the module docstring for the semantics)."""
 
     def __init__(self, cpus: int, counters: int, long_counters: bool = False, *, version=None):
         super().__init__(cpus, counters, long_counters, version=version)
-        self._value = np.zeros((cpus, sysregs.NUM_SLOTS), np.uint64)
-        self._evtype = np.zeros((cpus, sysregs.NUM_SLOTS), np.uint64)
-        self._bits = {s: np.zeros((cpus, sysregs.NUM_SLOTS), bool) for s in BITMAPS}
-        self._words = {"PMCR": np.full(cpus, self.pmcr_reset, np.uint64),
-                       "PMSELR": np.zeros(cpus, np.uint64), "PMUSERENR": np.zeros(cpus, np.uint64)}
-        self._prescale = np.zeros(cpus, np.uint64)
-        self._store_mask = np.full(sysregs.NUM_SLOTS, mask(64 if self.long_counters else 32), np.uint64)
-        self._store_mask[_CYC] = mask(64)
-        self._ints = {s: [0] * cpus for s in BITMAPS} | {s: [int(v) for v in a] for s, a in self._words.items()}
-        self._pmovs_stale = False
+        self._init_storage(cpus)
         self._compiled: _Program | None = None
-
-    # --- storage ---------------------------------------------------------------------------------
-    # The bitmaps are kept twice: as (cpus, 32) bool arrays for the kernels and as one int per CPU
-    # for register accesses (``_words``); PMOVS is set by counting, so its ints are refreshed on
-    # demand (``_pmovs_stale``). Only PMCR, PMCNTEN and PMEVTYPER decide the compiled program, and
-    # a store that changes nothing drops nothing.
-    def _load(self, cpu, state, slot):
-        if state == "PMEVCNTR":
-            return int(self._value[cpu, slot])
-        if state == "PMEVTYPER":
-            return int(self._evtype[cpu, slot])
-        if state == "PMOVS" and self._pmovs_stale:
-            self._refresh_pmovs()
-        return self._ints[state][cpu]
-
-    def _refresh_pmovs(self):
-        packed = np.packbits(self._bits["PMOVS"], axis=1, bitorder="little")
-        self._ints["PMOVS"] = [int.from_bytes(row, "little") for row in packed.tolist()]
-        self._pmovs_stale = False
-
-    def _store(self, cpu, state, slot, value):
-        if state == "PMEVCNTR":
-            self._value[cpu, slot] = value
-            return
-        if state == "PMEVTYPER":
-            if int(self._evtype[cpu, slot]) != value:
-                self._evtype[cpu, slot] = value
-                self._compiled = None
-            return
-        if state == "PMOVS" and self._pmovs_stale:
-            self._refresh_pmovs()
-        ints = self._ints[state]
-        old = ints[cpu]
-        if old == value:
-            return
-        ints[cpu] = value
-        if state in BITMAPS:
-            row, diff = self._bits[state][cpu], old ^ value
-            while diff:
-                low = diff & -diff
-                row[low.bit_length() - 1] = bool(value & low)
-                diff ^= low
-        else:
-            self._words[state][cpu] = value
-        if state in ("PMCR", "PMCNTEN"):
-            self._compiled = None  # the program follows the registers it is compiled from
-
-    def _clear(self, cpu, slots):
-        self._value[cpu, (np.uint64(slots) >> _SLOTS) & np.uint64(1) == 1] = 0
-        if slots >> _CYC & 1:
-            self._prescale[cpu] = 0
-
-    def _arrays(self):
-        b = self._bits
-        return {"values": self._value, "evtype": self._evtype, "pmcnten": b["PMCNTEN"], "pmovs": b["PMOVS"],
-                "pminten": b["PMINTEN"], "pmuacr": b["PMUACR"], "pmcr": self._words["PMCR"],
-                "pmselr": self._words["PMSELR"], "pmuserenr": self._words["PMUSERENR"], "prescale": self._prescale}
 
     # --- kernels ---------------------------------------------------------------------------------
     def _program(self) -> _Program:

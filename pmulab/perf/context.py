@@ -34,6 +34,7 @@ EVENT_PINNED = 0x2
 EVENT_TIME = 0x4
 EVENT_CPU = 0x8
 EVENT_ALL = EVENT_FLEXIBLE | EVENT_PINNED
+_OFF, _INACTIVE, _ACTIVE = EventState.OFF, EventState.INACTIVE, EventState.ACTIVE
 
 
 class _Tombstone:
@@ -135,18 +136,37 @@ def event_times(event: PerfEvent, now_ctx: int) -> tuple[int, int]:
 
 
 def update_event_time(event: PerfEvent, now: int) -> None:
-    """Kernel: perf_event_update_time -- fold the time since ``tstamp`` into the totals."""
-    t = ctx_time(event.ctx, now)
-    event.total_time_enabled, event.total_time_running = event_times(event, t)
+    """Kernel: perf_event_update_time -- fold the time since ``tstamp`` into the totals.
+
+    ``ctx_time`` + ``event_times`` written out in one body (it runs on every state change).
+    """
+    ctx = event.ctx
+    if ctx is None:
+        t = 0
+    else:
+        if ctx.is_active & EVENT_TIME:
+            ctx.time += now - ctx.timestamp
+            ctx.timestamp = now
+        t = ctx.time
+    delta = t - event.tstamp
+    state = event.state
+    leader = event.group_leader
+    if leader is not None and leader is not event and state >= _INACTIVE and leader.state <= _OFF:
+        state = leader.state
+    if state >= _INACTIVE:
+        event.total_time_enabled += delta
+        if state >= _ACTIVE:
+            event.total_time_running += delta
     event.tstamp = t
 
 
 def set_state(event: PerfEvent, state: EventState, now: int) -> None:
     """Kernel: perf_event_set_state -- account time in the old state, then switch."""
-    if event.state == state:
+    old = event.state
+    if old == state:
         return
     update_event_time(event, now)
-    if (event.state < 0) != (state < 0) and event.is_group_leader:
+    if (old < 0) != (state < 0) and event.group_leader is event:
         for sib in event.siblings:  # perf_event_update_sibling_time
             update_event_time(sib, now)
     event.state = state

@@ -35,6 +35,7 @@ __all__ = ["MmapMixin"]
 
 _MASK64 = (1 << 64) - 1
 _MASK32 = (1 << 32) - 1
+_STOPPED = int(HES.STOPPED)
 
 
 def _s64(value: int) -> int:
@@ -47,7 +48,7 @@ class MmapMixin:
 
     def perf_event_index(self, event: PerfEvent) -> int:
         """Kernel: perf_event_index -- 0 unless ACTIVE on a counter and not stopped."""
-        if event.hw.state & HES.STOPPED or event.state != EventState.ACTIVE:
+        if int(event.hw.state) & _STOPPED or event.state != EventState.ACTIVE:
             return 0
         return event.pmu.event_idx(event)
 

@@ -33,6 +33,9 @@ from pmulab.perf.context import (
 
 __all__ = ["SchedMixin"]
 
+_OFF, _INACTIVE, _ACTIVE = EventState.OFF, EventState.INACTIVE, EventState.ACTIVE
+_EF_START, _EF_NONE = EF.START, EF(0)
+
 
 class SchedMixin:
     """Scheduling half of ``PerfCore`` (expects ``kernel``, ``pmus``, ``_cpuctx``, ``_disable_count``)."""
@@ -54,7 +57,8 @@ class SchedMixin:
 
     def perf_pmu_disable(self, pmu) -> None:
         """Kernel: perf_pmu_disable -- the outermost call on this CPU runs ``pmu.pmu_disable()``."""
-        counts = self._counts(pmu)
+        entry = self._counts_memo.get(id(pmu))
+        counts = entry[1] if entry is not None and entry[0] is pmu else self._counts(pmu)
         cpu = self.kernel.this_cpu()
         n = counts[cpu] = counts[cpu] + 1
         if n == 1:
@@ -62,7 +66,8 @@ class SchedMixin:
 
     def perf_pmu_enable(self, pmu) -> None:
         """Kernel: perf_pmu_enable -- the matching outermost call runs ``pmu.pmu_enable()``."""
-        counts = self._counts(pmu)
+        entry = self._counts_memo.get(id(pmu))
+        counts = entry[1] if entry is not None and entry[0] is pmu else self._counts(pmu)
         cpu = self.kernel.this_cpu()
         n = counts[cpu]
         if n <= 0:
@@ -89,21 +94,24 @@ class SchedMixin:
     # ------------------------------------------------------------------------ one event
     def _filter_match(self, event: PerfEvent) -> bool:
         """Kernel: event_filter_match -- right CPU, and every group member's PMU accepts it."""
-        if event.cpu not in (-1, self.kernel.this_cpu()):
+        if event.cpu != -1 and event.cpu != self.kernel.this_cpu():
             return False
-        return all(e.pmu.filter_match(e) for e in (event, *event.siblings))
+        if not event.pmu.filter_match(event):
+            return False
+        return all(e.pmu.filter_match(e) for e in event.siblings)
 
     def event_sched_in(self, event: PerfEvent, cpuctx: PerfCpuContext, ctx: PerfEventContext) -> int:
         """Kernel: event_sched_in -- ACTIVE, then ``pmu.add(PERF_EF_START)``; 0 or -EAGAIN."""
-        if event.state <= EventState.OFF:
+        if event.state <= _OFF:
             return 0
-        now = self.kernel.now()
-        event.oncpu = self.kernel.this_cpu()
-        set_state(event, EventState.ACTIVE, now)
-        self.perf_pmu_disable(event.pmu)
+        kernel, pmu = self.kernel, event.pmu
+        now = kernel.now()
+        event.oncpu = kernel.this_cpu()
+        set_state(event, _ACTIVE, now)
+        self.perf_pmu_disable(pmu)
         ret = 0
-        if event.pmu.add(event, EF.START):
-            set_state(event, EventState.INACTIVE, now)
+        if pmu.add(event, _EF_START):
+            set_state(event, _INACTIVE, now)
             event.oncpu = -1
             ret = -errno.EAGAIN
         else:
@@ -111,29 +119,30 @@ class SchedMixin:
             ctx.nr_active += 1
             if event.attr.exclusive:
                 cpuctx.exclusive = 1
-        self.perf_pmu_enable(event.pmu)
+        self.perf_pmu_enable(pmu)
         return ret
 
     def event_sched_out(self, event: PerfEvent, cpuctx: PerfCpuContext, ctx: PerfEventContext) -> None:
         """Kernel: event_sched_out -- ``pmu.del_`` and back to INACTIVE (OFF if a disable is pending)."""
-        if event.state != EventState.ACTIVE:
+        if event.state != _ACTIVE:
             return
         for active in (ctx.pinned_active, ctx.flexible_active):
             if event in active:
                 active.remove(event)
-        self.perf_pmu_disable(event.pmu)
-        event.pmu.del_(event, EF(0))
+        pmu = event.pmu
+        self.perf_pmu_disable(pmu)
+        pmu.del_(event, _EF_NONE)
         event.oncpu = -1
-        state = EventState.INACTIVE
+        state = _INACTIVE
         if getattr(event, "pending_disable", False):
             event.pending_disable = False
-            state = EventState.OFF
+            state = _OFF
         set_state(event, state, self.kernel.now())
         cpuctx.active_oncpu -= 1
         ctx.nr_active -= 1
         if event.attr.exclusive:
             cpuctx.exclusive = 0
-        self.perf_pmu_enable(event.pmu)
+        self.perf_pmu_enable(pmu)
 
     # ------------------------------------------------------------------------- groups
     def group_sched_in(self, leader: PerfEvent, cpuctx: PerfCpuContext, ctx: PerfEventContext) -> int:
@@ -177,8 +186,8 @@ class SchedMixin:
         """Kernel: ctx_pinned_sched_in / ctx_flexible_sched_in via visit_groups_merge + merge_sched_in."""
         cpu = self.kernel.this_cpu()
         can_add_hw = True
-        for event in list(ctx.groups(pinned)):
-            if event.cpu not in (-1, cpu) or event.state <= EventState.OFF:
+        for event in list(ctx.pinned_groups if pinned else ctx.flexible_groups):
+            if (event.cpu != -1 and event.cpu != cpu) or event.state <= _OFF:
                 continue
             if not self._filter_match(event):
                 continue

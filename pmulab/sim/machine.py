@@ -278,10 +278,14 @@ class Machine(KernelServices):
                 self.record("irq", cpu=cpu)
                 self.pmu_of(cpu).handle_irq(cpu)
         self.jiffies += 1  # 4
+        stack, perf_tick, sched_tick = self._cpu_stack, self.perf.tick, self.sched.tick
         for cpu in range(self.ncpus):
-            with self.on_cpu(cpu):
-                self.perf.tick(cpu)
-                self.sched.tick(cpu)
+            stack.append(cpu)  # on_cpu(cpu), without building a context manager per CPU
+            try:
+                perf_tick(cpu)
+                sched_tick(cpu)
+            finally:
+                stack.pop()
         self._user_steps = run_steps(self._user_steps, self.jiffies)  # 5
         self._trace_row()  # 6
 

@@ -76,19 +76,21 @@ class Scheduler:
     # -- the context switch ----------------------------------------------------------------
     def _switch(self, cpu: int, prev: Any, nxt: Any, why: str) -> None:
         """Kernel: context_switch (perf_event_task_sched_out, switch, perf_event_task_sched_in)."""
-        with self._host.on_cpu(cpu):
-            self._host.record("switch", cpu=cpu, task=nxt, prev=prev, why=why)
+        host = self._host
+        with host.on_cpu(cpu):
+            host.record("switch", cpu=cpu, task=nxt, prev=prev, why=why)
             self.switches += 1
-            if prev is not None and self.perf is not None:
+            perf = self.perf
+            if prev is not None and perf is not None:
                 if getattr(prev, "perf_ctx", None) is not None:
-                    self._host.record("perf_sched_out", cpu=cpu, task=prev)
-                self.perf.sched_out(prev, cpu)
+                    host.record("perf_sched_out", cpu=cpu, task=prev)
+                perf.sched_out(prev, cpu)
             self.curr[cpu] = nxt
             self.slice_left[cpu] = self.timeslice
-            if nxt is not None and self.perf is not None:
+            if nxt is not None and perf is not None:
                 if getattr(nxt, "perf_ctx", None) is not None:
-                    self._host.record("perf_sched_in", cpu=cpu, task=nxt)
-                self.perf.sched_in(nxt, cpu)
+                    host.record("perf_sched_in", cpu=cpu, task=nxt)
+                perf.sched_in(nxt, cpu)
 
     def _pick_next(self, cpu: int) -> Any:
         return self.rq[cpu].popleft() if self.rq[cpu] else None

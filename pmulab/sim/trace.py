@@ -26,13 +26,18 @@ import numpy as np
 
 __all__ = ["Trace", "plain"]
 
+#: Types ``plain`` returns unchanged (tested before calling it: most fields are of these).
+_SAME = (int, str, bool, type(None))
 #: Fields of the user page copied into the ``pages`` table each tick (uapi names).
 PAGE_FIELDS = ("lock", "index", "offset", "time_enabled", "time_running", "pmc_width", "cap_user_rdpmc")
 
 
 def plain(value: Any) -> Any:
     """Return ``value`` as JSON-able data, deterministically (no ids, no reprs with addresses)."""
-    if value is None or isinstance(value, (bool, str)):
+    cls = value.__class__
+    if cls is int or cls is str or cls is bool or value is None:  # the common fields, unchanged
+        return value
+    if isinstance(value, (bool, str)):
         return value
     if isinstance(value, enum.Enum):
         return value.name if value.name is not None else int(value.value)
@@ -72,9 +77,8 @@ class Trace:
         """Append one kernel action; ``cpu`` and ``task`` are lifted out of ``fields``."""
         if not isinstance(kind, str) or not kind:
             raise TypeError(f"trace kind must be a non-empty str, not {kind!r}")
-        fields = dict(fields)
-        cpu = fields.pop("cpu", None)
-        task = fields.pop("task", None)
+        cpu = fields.get("cpu")
+        task = fields.get("task")
         a = self._actions
         a["seq"].append(len(a["seq"]))
         a["tick"].append(tick)
@@ -82,7 +86,8 @@ class Trace:
         a["kind"].append(kind)
         a["cpu"].append(plain(cpu))
         a["task"].append(plain(task))
-        a["details"].append({k: plain(v) for k, v in sorted(fields.items())})
+        a["details"].append({k: v if v.__class__ in _SAME else plain(v)
+                             for k, v in sorted(fields.items()) if k != "cpu" and k != "task"})
 
     def tick(self, tick: int, time: int, current: list, counters: np.ndarray, pmuserenr: np.ndarray,
              pages: list[tuple[int, int, dict]]) -> None:
