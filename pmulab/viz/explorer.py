@@ -227,6 +227,8 @@ class ScenarioExplorer(widgets.VBox):
         """Run the scenario with the current controls; redraw plot and badges; return the outcome."""
         outcome = self._run(self.name, self.design.value, **dataclasses.asdict(self.params))
         ticks, y, labels = trace_lines(getattr(outcome, "trace", None), relative=True)
+        if len(ticks) == 1:  # bqplot squeezes length-1 axes away: start the lines from zero one tick earlier
+            ticks, y = np.concatenate([ticks - 1, ticks]), np.concatenate([np.zeros_like(y), y], axis=1)
         aticks, ay, alabels = access_lanes(getattr(outcome, "trace", None))
         machine = getattr(outcome, "machine", None)
         rows = None if machine is None else self.strip.read(machine)  # may fail: before anything is redrawn
@@ -234,7 +236,7 @@ class ScenarioExplorer(widgets.VBox):
             self.lines.x, self.lines.y = ticks, y
             self.lines.labels = labels
             self.x_axis.tick_values = tick_marks(ticks)
-        if len(alabels):
+        if len(alabels) and len(aticks) > 1:  # a one-tick heat map would be squeezed to 1-D by bqplot
             with self.access_fig.hold_sync(), self.access.hold_trait_notifications():  # shapes validated together
                 self.access.row, self.access.column = alabels, aticks.astype(int)
                 self.access.color = ay
