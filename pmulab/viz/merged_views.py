@@ -228,13 +228,12 @@ class UserAccessLab(widgets.VBox):
         self.guard = CallbackGuard()
         st = {"description_width": style.CONTROL_LABEL}
         self.sysctl = widgets.ToggleButtons(options=[("0 (default: off)", 0), ("1 (on)", 1)], value=sysctl,
-                                            description="kernel.perf_user_access",
-                                            style={**st, "button_width": "12em"})
+                                            style={"button_width": "12em"})
         self.pmu = widgets.ToggleButtons(options=[("v3p4: 32-bit event counters", "v3p4"),
-                                                  ("v3p5: 64-bit", "v3p5")], value=pmu, description="PMU",
-                                       style={**st, "button_width": "16em"})
+                                                  ("v3p5: 64-bit", "v3p5")], value=pmu,
+                                       style={"button_width": "16em"})
         self.event = widgets.Dropdown(options=["INST_RETIRED", "CPU_CYCLES"], value=event, description="event",
-                                      style=st)
+                                      style={"description_width": "4em"}, layout=widgets.Layout(width="20em"))
         self.long = widgets.Checkbox(value=bool(config1 & 1), description="config1 bit 0: long (64-bit)",
                                      indent=False, layout=_auto())
         self.rdpmc = widgets.Checkbox(value=bool(config1 & 2), description="config1 bit 1: rdpmc (user access)",
@@ -251,7 +250,8 @@ class UserAccessLab(widgets.VBox):
         self.summary = widgets.HTML()
         for w in self._controls:
             w.observe(self.guard.wrap(self._on_change), names="value")
-        controls = widgets.VBox([self.sysctl, self.pmu, widgets.HBox([self.event, self.long, self.rdpmc]),
+        controls = widgets.VBox([style.labelled("kernel.perf_user_access", self.sysctl),
+                                 style.labelled("PMU", self.pmu), widgets.HBox([self.event, self.long, self.rdpmc]),
                                  widgets.HBox([self.cpu_bound, self.cycles_taken]), self.flip_at])
         super().__init__([controls, self.summary, self.fig, self.state_fig, self.guard.out])
         self.add_class("pmulab-access-lab")
@@ -402,7 +402,7 @@ class BigLittleLab(widgets.VBox):
         self.pmu = widgets.ToggleButtons(options=[("Cortex-A53 PMU by type", "cortex-a53"),
                                                   ("Cortex-A72 PMU by type", "cortex-a72"),
                                                   ("generic PERF_TYPE_HARDWARE", "generic")], value=pmu,
-                                         description="T opens", style={**st, "button_width": "14em"})
+                                         style={"button_width": "14em"})
         self.pinned = widgets.Checkbox(value=pinned, description="pin T to that cluster (sched_setaffinity)",
                                        indent=False, layout=_auto())
         self.hop = widgets.IntSlider(value=hop, min=0, max=8, description="move T every n ticks (0: never)",
@@ -411,7 +411,7 @@ class BigLittleLab(widgets.VBox):
             w.observe(self.guard.wrap(self._on_change), names="value")
         self._build_figures()
         self.summary = widgets.HTML()
-        controls = widgets.VBox([self.pmu, self.pinned, self.hop])
+        controls = widgets.VBox([style.labelled("T opens", self.pmu), self.pinned, self.hop])
         super().__init__([controls, self.summary, self.cpu_fig, self.fig, self.guard.out])
         self.add_class("pmulab-biglittle")
         self.refresh()

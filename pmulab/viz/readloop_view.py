@@ -75,7 +75,7 @@ class ReadLoopLab(widgets.VBox):
                  warmup: int = 2, seed: int = 0):
         self.rate, self.extra_events, self.warmup, self.seed = rate, extra_events, warmup, seed
         self.guard = CallbackGuard()
-        self.reader = widgets.ToggleButtons(options=_READERS, value=variant, description="reader")
+        self.reader = widgets.ToggleButtons(options=_READERS, value=variant, style={"button_width": "16em"})
         self.what = widgets.Dropdown(options=INJECTIONS, value="preemption", description="inject")
         self.step_button = widgets.Button(description="Step", button_style="primary", icon="step-forward")
         self.inject_button = widgets.Button(description="Inject now", button_style="warning", icon="bolt")
@@ -88,7 +88,8 @@ class ReadLoopLab(widgets.VBox):
         self._build_figure()
         self.panel = widgets.HTML()
         self.panel.add_class("pmulab-readloop-panel")
-        controls = widgets.VBox([self.reader, widgets.HBox([self.step_button, self.finish_button, self.reset_button]),
+        controls = widgets.VBox([style.labelled("reader", self.reader, width="5em"),
+                                 widgets.HBox([self.step_button, self.finish_button, self.reset_button]),
                                  widgets.HBox([self.what, self.inject_button])])
         super().__init__([controls, self.fig, self.panel, self.guard.out])
         self.add_class("pmulab-readloop")

@@ -166,9 +166,9 @@ class DirtyCounterLab(widgets.VBox):
     def _build_figures(self) -> None:
         x, y = bq.LinearScale(), bq.LinearScale(min=0.0)
         self._hw_y = y
-        self.hw_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=["#1f77b4"],
+        self.hw_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=[style.BLUE],
                                 marker="circle", marker_size=40, stroke_width=2, display_legend=True,
-                                labels=["R's counter PMEVCNTR0_EL0 (CPU 0)"])
+                                labels=["PMEVCNTR0_EL0 (CPU 0)"])
         self.hw_clear = bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=[_RED],
                                    marker="cross", default_size=160, display_legend=True,
                                    labels=["zeroed while in use"])

@@ -138,7 +138,7 @@ class StudioView(widgets.VBox):
                                    stroke="white", null_color="#f3f4f6",
                                    tooltip=bq.Tooltip(fields=["row", "column", "color"],
                                                       labels=["design", "scenario", "1 = not safe"]))
-        self.safety_fig = style.figure([self.grid], [style.x_axis(cs, "scenario", side="top"),
+        self.safety_fig = style.figure([self.grid], [style.x_axis(cs, "", side="top"),
                                                      style.y_axis(rs, "", tick_format=None)],
                                        "Safety: green = safe, red = leaks / unsafe, amber = broken hook",
                                        height="200px", legend=None,
@@ -148,7 +148,7 @@ class StudioView(widgets.VBox):
                             colors=[style.GREY, style.BLUE], labels=self.rows, display_legend=True,
                             scales={"x": xs, "y": ys})
         self.cost_fig = style.figure([self.bars], [style.x_axis(xs, "cost per run of the standard workload"),
-                                                   style.y_axis(ys, "count", tick_format=".2~f")],
+                                                   style.y_axis(ys, "count", tick_format=".2~f", num_ticks=6)],
                                      "Cost on the standard workload", height="280px", legend="top-right")
         self.button = widgets.Button(description=f"grade {label}", button_style="primary", icon="check")
         self.button.add_class("pmulab-grade")

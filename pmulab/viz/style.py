@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 __all__ = ["COLOURS", "RED", "GREEN", "GREY", "BLUE", "OPEN", "CLOSED", "HEIGHT", "MARGIN", "BADGE", "GOOD", "BAD",
            "CONTROL_LABEL", "CONTROL_WIDTH",
-           "figure", "x_axis", "y_axis", "badge"]
+           "figure", "x_axis", "y_axis", "badge", "labelled"]
 
 #: Line colours, in order: one per counter or series (matplotlib's tab10 without red and grey,
 #: which carry a meaning of their own).
@@ -58,6 +58,14 @@ def figure(marks, axes, title: str, *, height: str = HEIGHT, width: str = "100%"
         kw.setdefault("legend_location", legend)
     return bq.Figure(marks=list(marks), axes=list(axes), title=title, animation_duration=0,
                      layout=widgets.Layout(width=width, height=height), **kw)
+
+
+def labelled(text: str, control: widgets.Widget, width: str = CONTROL_LABEL) -> widgets.HBox:
+    """``control`` with its name as a Label of the common width on its left (for ToggleButtons, whose own
+    description JupyterLab draws above the buttons and clips on the left)."""
+    label = widgets.Label(text, layout=widgets.Layout(width=width, justify_content="flex-end"))
+    label.add_class("pmulab-label")
+    return widgets.HBox([label, control])
 
 
 def badge(text: str, good: bool, **data) -> str:
