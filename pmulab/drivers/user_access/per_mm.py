@@ -9,8 +9,10 @@ the caller's), and the "always there" context-switch hook those designs rely on
 sees; every CPU of the machine, not only the PMU's), so ``pmu->sched_task(ctx, sched_in=True)``
 runs at every switch-in, and the design
 looks at ``current``'s mm there.
-Omits: ``mm_cpumask`` (approximated by the CPUs whose current task uses the mm), lazy TLB
-``active_mm`` of kernel threads, mmap_lock.
+Lazy TLB: a CPU that goes idle keeps the last task's mm as its ``active_mm`` (no switch_mm runs),
+so its access, and the IPIs of ``mm_cpumask``, follow that mm until another task is switched in.
+Omits: ``mm_cpumask``'s memory of CPUs the mm ran on earlier (approximated by the CPUs whose
+active mm it is), mmap_lock.
 Pinned to: x86 ``x86_pmu_event_mapped`` / ``cr4_update_pce_mm`` (v5.14); arm64 v5/v6
 ``refresh_pmuserenr`` (14 Jan / 11 Mar 2021).
 """
@@ -23,10 +25,11 @@ __all__ = ["PerMm"]
 class PerMm:
     """Mixin for a ``Design``: ``mm_users`` per mm and a switch-in hook on every CPU."""
 
-    def _mm_state(self) -> tuple[dict, dict]:
+    def _mm_state(self) -> tuple[dict, dict, dict]:
+        """(mm users by mm, hooked PMUs by name, active mm by CPU): this design instance's state."""
         state = self.__dict__.get("_per_mm")
         if state is None:
-            state = self.__dict__["_per_mm"] = ({}, {})
+            state = self.__dict__["_per_mm"] = ({}, {}, {})
         return state
 
     def mm_users(self, mm) -> int:
@@ -55,10 +58,13 @@ class PerMm:
         """The arm_pmus whose CPUs have the switch hook (those the design has seen events on)."""
         return list(self._mm_state()[1].values())
 
-    @staticmethod
-    def current_mm(cpu_pmu, cpu: int):
+    def current_mm(self, cpu_pmu, cpu: int):
+        """``cpu``'s ``active_mm``: the running task's mm, or on an idle CPU the last one (lazy TLB)."""
         task = cpu_pmu.kernel.current(cpu)
-        return getattr(task, "mm", None) if task is not None else None
+        active = self._mm_state()[2]
+        if task is not None:
+            active[cpu] = getattr(task, "mm", None)
+        return active.get(cpu)
 
     @staticmethod
     def pmu_for(cpu_pmu, cpu: int):
