@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import errno
 import numbers
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from pmulab.bits import close_names
@@ -53,6 +52,22 @@ _RANGES = {
 }
 
 
+class _OnCpu:
+    """The context manager of ``on_cpu``: push ``cpu`` on entry, pop it on exit (even on an exception)."""
+
+    __slots__ = ("stack", "cpu")
+
+    def __init__(self, stack: list, cpu: int):
+        self.stack, self.cpu = stack, cpu
+
+    def __enter__(self) -> int:
+        self.stack.append(self.cpu)
+        return self.cpu
+
+    def __exit__(self, *exc) -> None:
+        self.stack.pop()
+
+
 class KernelServices:
     """Mixin of ``Machine`` implementing ``pmulab.perf.api.Kernel``.
 
@@ -76,14 +91,9 @@ class KernelServices:
         except IndexError:
             raise RuntimeError("no CPU is executing kernel code (this_cpu() outside Machine.on_cpu)") from None
 
-    @contextmanager
-    def on_cpu(self, cpu: int) -> Iterator[int]:
-        """Execute the body as kernel code on ``cpu`` (this_cpu() == cpu inside)."""
-        self._cpu_stack.append(cpu)
-        try:
-            yield cpu
-        finally:
-            self._cpu_stack.pop()
+    def on_cpu(self, cpu: int) -> _OnCpu:
+        """Execute the body as kernel code on ``cpu`` (this_cpu() == cpu inside; ``as`` gives ``cpu``)."""
+        return _OnCpu(self._cpu_stack, cpu)
 
     def current(self, cpu: int) -> Any:
         return self.sched.current(cpu)

@@ -13,8 +13,7 @@ Pinned to: Linux v5.17.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,6 +52,38 @@ class _StepOrder:
 
     def __get__(self, obj, cls=None) -> list[str]:
         return list(STEP_ORDER)
+
+
+class _Enter:
+    """The context manager of ``Machine.enter`` (a class: it runs for every system call and EL0 access)."""
+
+    __slots__ = ("m", "task", "call", "record", "fields")
+
+    def __init__(self, m, task, call, record, fields):
+        self.m, self.task, self.call, self.record, self.fields = m, task, call, record, fields
+
+    def __enter__(self) -> None:
+        m, task = self.m, self.task
+        m.alive(task)
+        if task.state == BLOCKED:
+            raise ValueError(f"task {task.pid} is blocked and cannot execute {self.call}(); wake() it first")
+        if not m.sched.is_running(task):
+            m.sched.switch_to(task.cpu, task)
+        m._cpu_stack.append(task.cpu)
+        if self.record:
+            try:
+                m.record("syscall", cpu=task.cpu, task=task, call=self.call, **self.fields)
+            except BaseException:
+                m._cpu_stack.pop()
+                raise
+
+    def __exit__(self, kind, exc, tb) -> None:
+        m, task = self.m, self.task
+        try:
+            if isinstance(exc, PerfError):
+                m.record("error", cpu=task.cpu, task=task, call=self.call, errno=exc.name, check=exc.check)
+        finally:
+            m._cpu_stack.pop()
 
 
 class Machine(KernelServices):
@@ -172,22 +203,14 @@ class Machine(KernelServices):
         if task.state == EXITED:
             raise ValueError(f"task {task.pid} has exited")
 
-    @contextmanager
-    def enter(self, task: Task, call: str, record: bool = True, **fields: Any) -> Iterator[None]:
-        """Run the body as ``task`` executing on its CPU (switching it in first with all hooks)."""
-        self.alive(task)
-        if task.state == BLOCKED:
-            raise ValueError(f"task {task.pid} is blocked and cannot execute {call}(); wake() it first")
-        if not self.sched.is_running(task):
-            self.sched.switch_to(task.cpu, task)
-        with self.on_cpu(task.cpu):
-            if record:
-                self.record("syscall", cpu=task.cpu, task=task, call=call, **fields)
-            try:
-                yield
-            except PerfError as exc:
-                self.record("error", cpu=task.cpu, task=task, call=call, errno=exc.name, check=exc.check)
-                raise
+    def enter(self, task: Task, call: str, record: bool = True, **fields: Any) -> _Enter:
+        """Run the body as ``task`` executing on its CPU (switching it in first with all hooks).
+
+        On entry: the task must be alive and not blocked, it is switched in if it is not current,
+        its CPU executes kernel code and the ``syscall`` row is recorded (``record``); a PerfError
+        leaving the body is recorded as an ``error`` row and re-raised.
+        """
+        return _Enter(self, task, call, record, fields)
 
     def switch_to(self, cpu: int, task: Task) -> None:
         """Make ``task`` current on ``cpu`` now (the previous task stays runnable)."""

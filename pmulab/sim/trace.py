@@ -105,7 +105,8 @@ class Trace:
             p["event"].append(int(event_id))
             p["owner"].append(plain(owner))
             for name in PAGE_FIELDS:
-                p[name].append(plain(values.get(name)))
+                v = values.get(name)
+                p[name].append(v if v.__class__ in _SAME else plain(v))
 
     # -- readers ------------------------------------------------------------------------------
     def __len__(self) -> int:
