@@ -26,7 +26,7 @@ from pmulab.studio import Card, grade
 from pmulab.viz import style
 from pmulab.viz.guard import CallbackGuard
 
-__all__ = ["StudioView", "studio_view", "COST_KEYS", "safety_row", "card_html"]
+__all__ = ["StudioView", "studio_view", "COST_KEYS", "safety_row", "card_html", "card_view"]
 
 #: Cost figures drawn as bars (keys of ``Card.cost``).
 COST_KEYS = ("ipis", "pmuserenr_writes_per_switch", "counter_clears_per_switch", "mmap_work", "munmap_work",
@@ -117,6 +117,13 @@ def card_html(card: Card) -> str:
     return "".join(parts) + "</div>"
 
 
+def card_view(card: Card) -> widgets.HTML:
+    """A card on its own (``card_html`` in a widget), for a notebook that graded without a ``StudioView``."""
+    out = widgets.HTML(card_html(card))
+    out.add_class("pmulab-card-view")
+    return out
+
+
 class StudioView(widgets.VBox):
     """Grade button + safety matrix + cost bars + summary for one design against a baseline."""
 
@@ -148,7 +155,7 @@ class StudioView(widgets.VBox):
                             colors=[style.GREY, style.BLUE], labels=self.rows, display_legend=True,
                             scales={"x": xs, "y": ys})
         self.cost_fig = style.figure([self.bars], [style.x_axis(xs, "cost per run of the standard workload"),
-                                                   style.y_axis(ys, "count", tick_format=".2~f", num_ticks=6)],
+                                                   style.y_axis(ys, "count", tick_format=".2~f")],
                                      "Cost on the standard workload", height="280px", legend="top-right")
         self.button = widgets.Button(description=f"grade {label}", button_style="primary", icon="check")
         self.button.add_class("pmulab-grade")
