@@ -97,3 +97,14 @@ class TestNotebook:
     def test_has_assert_cells(self, path):
         codes = [ast.parse(source(c)) for c in load(path)["cells"] if c["cell_type"] == "code"]
         assert any(isinstance(s, ast.Assert) for tree in codes for s in tree.body), "no assert cell checks the text"
+
+    def test_cells_have_ids(self, path):
+        nb = load(path)
+        assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5)
+        ids = [c.get("id") for c in nb["cells"]]
+        assert all(ids) and len(set(ids)) == len(ids), "every cell needs a unique id (nbformat 4.5)"
+
+    def test_has_the_house_shape(self, path):
+        text = "\n".join(source(c) for c in load(path)["cells"] if c["cell_type"] == "markdown")
+        assert "What this notebook answers" in text, "say under the title which review point it answers"
+        assert "What to try" in text, "each widget needs a 'What to try' list"
