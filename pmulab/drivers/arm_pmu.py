@@ -136,13 +136,13 @@ class ArmPmu(PeriodIrqMixin):
             self.core.update_userpage(event)
 
     def task_ctx(self, cpu: int):
-        """``this_cpu_ptr(pmu->pmu_cpu_context)->task_ctx``: the task context scheduled in on ``cpu``."""
+        """The task context scheduled in on ``cpu`` (the per-CPU pmu_cpu_context's task_ctx in v5.17)."""
         if self.core is None:
             return None
         return self.core.cpu_ctx(cpu).task_ctx
 
     def this_hw_events(self) -> PmuHwEvents:
-        """``this_cpu_ptr(armpmu->hw_events)``."""
+        """This CPU's ``PmuHwEvents`` (the arm_pmu's per-CPU hw_events)."""
         return self.hw_events[self.kernel.this_cpu()]
 
     def handles_cpu(self, cpu: int) -> bool:

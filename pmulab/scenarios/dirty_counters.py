@@ -1,8 +1,8 @@
 """S7: can the v8 dirty-counter clearing zero a counter that is in use?
 
-Thread: v8's armv8pmu_enable_user_access, quoted at the top of Mark Rutland's mail ("Don't need
-to clear assigned counters." / ``bitmap_xor(cpuc->dirty_mask, cpuc->dirty_mask,
-cpuc->used_mask, ...)``); Rob: "It is clearing other's task-bound events". Not raised in the
+Thread: v8's armv8pmu_enable_user_access, quoted at the top of Mark Rutland's mail (its comment
+says assigned counters need no clearing, and it XORs the used mask into the dirty mask); Rob:
+"It is clearing other's task-bound events". Not raised in the
 review: the xor also selects in-use counters that were never dirty (spec §7 S7).
 
 The worked example on C0: root's pinned CPU-bound R (idx 1); T's E (idx 2) mapped; T blocks

@@ -3,7 +3,7 @@
 Models: the ``dirty_mask`` bitmap the v7..v9 series added to ``struct pmu_hw_events`` ("counter
 has been used for an event and has not been cleared"), set in ``armv8pmu_clear_event_idx`` when
 a counter is released, and the two ways of turning it into a set of counters to zero before EL0
-gets access: the v8 patch's ``bitmap_xor(dirty, dirty, used)`` and the AND-NOT that x86's
+gets access: the v8 patch's XOR of the used mask into the dirty mask, and the AND-NOT that x86's
 ``perf_clear_dirty_counters`` performs (clear the bits of assigned counters first).
 Omits: nothing else; the mask lives per CPU per PMU, keyed by that CPU's ``PmuHwEvents``.
 Pinned to: v8 3/5 (17 May 2021), x86 ``perf_clear_dirty_counters`` (v5.14).
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 __all__ = ["DirtyCounters", "XOR", "AND_NOT"]
 
-#: ``bitmap_xor(dirty, dirty, used)``: also selects in-use counters that were never dirty (spec §7 S7).
+#: dirty XOR used (the v8 patch): also selects in-use counters that were never dirty (spec §7 S7).
 XOR = "xor"
 #: ``dirty & ~used``: only released counters not in use again.
 AND_NOT = "and-not"
