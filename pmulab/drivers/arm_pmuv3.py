@@ -1,4 +1,4 @@
-"""PMUv3 operations of the arm64 PMU driver: index spaces, counter access, allocation, start/stop.
+"""PMUv3 operations of the arm64 PMU driver: counter access, allocation, start/stop, the user page.
 
 Models: the ``struct arm_pmu`` operations that ``armv8_pmu_init`` installs (drivers/perf/
 arm_pmuv3.c; in v5.17 still arch/arm64/kernel/perf_event.c): ``armv8pmu_read_counter`` /
@@ -7,9 +7,8 @@ arm_pmuv3.c; in v5.17 still arch/arm64/kernel/perf_event.c): ``armv8pmu_read_cou
 policy is the user-access design's), ``getreset_flags``, ``reset`` and the PMCEID probe,
 ``user_event_idx`` and the arm64 ``arch_perf_update_userpage``. Every register access is an
 EL1 ``mrs``/``msr`` on ``kernel.cpu_regs(kernel.this_cpu())``.
-The three index spaces are named and converted only here: ``PerfIdx`` (hw.idx: 0 = cycle
-counter, k = PMEVCNTR<k-1>), ``HwCounter`` (bit position in PMCNTEN/PMINTEN/PMOVS: 0..30,
-31 = cycle) and ``UserIndex`` (user page ``index``: idx, 32 for the cycle counter, 0 = none).
+The three index spaces (``PerfIdx``, ``HwCounter``, ``UserIndex``) are named and converted in
+``pmulab.drivers.arm_pmuv3_idx`` and re-exported here.
 Omits: KVM host/guest counter deferral, ``isb`` (register writes take effect at once in the
 model), PMMIR_EL1, extended common events (PMCEID upper halves), AArch32.
 Pinned to: Linux v5.17.
@@ -18,99 +17,55 @@ Pinned to: Linux v5.17.
 from __future__ import annotations
 
 import errno
-from typing import NewType
 
 from pmulab.drivers import arm_pmuv3_events as evmap
+from pmulab.drivers.arm_pmuv3_idx import (  # the index spaces, re-exported (__all__)
+    _CNTEN,
+    _IDX_BIT,
+    _IDX_CNT,
+    _IDX_TYPE,
+    CYCLE_COUNTER,
+    CYCLE_IDX,
+    CYCLE_USER_INDEX,
+    FIRST_COUNTER_IDX,
+    HwCounter,
+    PerfIdx,
+    UserIndex,
+    _checked,
+    count_register,
+    counter_bit,
+    counter_of,
+    counter_of_user_index,
+    idx_of,
+    type_register,
+    user_index_of,
+)
 from pmulab.drivers.sched_clock import ArchTimerClock
 from pmulab.hw.events import ArmEvent
-from pmulab.hw.sysregs import CYCLE_SLOT, NUM_SLOTS, PMCR, PMEVTYPER, PMUSERENR, PmuVersion, lookup
+from pmulab.hw.sysregs import PMCR, PMEVTYPER, PMUSERENR, PmuVersion
 from pmulab.uapi.mmap_page import CAPABILITY_BITS, MmapPage
 
 __all__ = [
     "PerfIdx", "HwCounter", "UserIndex", "CYCLE_IDX", "FIRST_COUNTER_IDX", "CYCLE_COUNTER", "CYCLE_USER_INDEX",
     "counter_of", "idx_of", "user_index_of", "counter_of_user_index", "count_register", "type_register",
-    "EVT_64BIT", "PmuV3", "disable_user_access",
+    "counter_bit", "EVT_64BIT", "PmuV3", "disable_user_access",
 ]
-
-PerfIdx = NewType("PerfIdx", int)
-HwCounter = NewType("HwCounter", int)
-UserIndex = NewType("UserIndex", int)
-
-CYCLE_IDX = PerfIdx(0)  # ARMV8_IDX_CYCLE_COUNTER
-FIRST_COUNTER_IDX = PerfIdx(1)  # ARMV8_IDX_COUNTER0
-CYCLE_COUNTER = HwCounter(CYCLE_SLOT)
-CYCLE_USER_INDEX = UserIndex(CYCLE_SLOT + 1)  # ARMV8_IDX_CYCLE_COUNTER_USER: user reads index - 1 = 31
 
 #: hw_perf_event.flags bit of 64-bit events (ARMPMU_EVT_64BIT, include/linux/perf/arm_pmu.h).
 EVT_64BIT = 0x1
 
-_CNTEN = lookup("PMCNTENSET_EL0").layout  # P<n> / C bits: the layout of every per-counter bitmap
 _EVTYPE_MASK = PMEVTYPER["P"].mask | PMEVTYPER["U"].mask | PMEVTYPER["NSH"].mask | PMEVTYPER["evtCount"].mask
 _UPPER_32 = ((1 << 64) - 1) ^ ((1 << 32) - 1)  # GENMASK(63, 32): the bias of 32-bit events
 _LOW_32 = (1 << 32) - 1
 
 
-def counter_of(idx: PerfIdx) -> HwCounter:
-    """ARMV8_IDX_TO_COUNTER: perf idx -> hardware counter number (idx 0 -> 31, k -> k-1)."""
-    if not 0 <= idx < NUM_SLOTS:
-        raise ValueError(f"perf idx {idx} out of range 0..{NUM_SLOTS - 1}")
-    return HwCounter((idx - 1) % NUM_SLOTS)
-
-
-def idx_of(counter: HwCounter) -> PerfIdx:
-    """Hardware counter number -> perf idx (31 -> 0, n -> n+1)."""
-    if not 0 <= counter < NUM_SLOTS:
-        raise ValueError(f"hardware counter {counter} out of range 0..{NUM_SLOTS - 1}")
-    return PerfIdx((counter + 1) % NUM_SLOTS)
-
-
-def user_index_of(idx: PerfIdx) -> UserIndex:
-    """armv8pmu_user_event_idx's remapping: the cycle counter is 32, event counters keep idx."""
-    counter_of(idx)
-    return CYCLE_USER_INDEX if idx == CYCLE_IDX else UserIndex(idx)
-
-
-def counter_of_user_index(index: UserIndex) -> HwCounter:
-    """What user space reads for a page ``index``: counter ``index - 1`` (31 = PMCCNTR_EL0)."""
-    if not 1 <= index <= CYCLE_USER_INDEX:
-        raise ValueError(f"user index {index} names no counter (valid 1..{CYCLE_USER_INDEX}; 0 = none)")
-    return HwCounter(index - 1)
-
-
-def count_register(counter: HwCounter) -> str:
-    """The value register of a hardware counter: PMEVCNTR<n>_EL0 or PMCCNTR_EL0."""
-    return "PMCCNTR_EL0" if counter == CYCLE_COUNTER else f"PMEVCNTR{counter}_EL0"
-
-
-def type_register(counter: HwCounter) -> str:
-    """The type/filter register of a hardware counter: PMEVTYPER<n>_EL0 or PMCCFILTR_EL0."""
-    return "PMCCFILTR_EL0" if counter == CYCLE_COUNTER else f"PMEVTYPER{counter}_EL0"
-
-
-def counter_bit(counter: HwCounter) -> int:
-    """The counter's bit in PMCNTEN*/PMINTEN*/PMOVS* (field P<n>, or C for the cycle counter)."""
-    return _CNTEN["C" if counter == CYCLE_COUNTER else f"P{counter}"].mask
-
-
-#: Per perf idx (0..31): the counter's bitmap bit, value register and type register (the
-#: conversions above, done once: the enable/disable/read paths run on every event sched-in/out).
-_IDX_BIT = tuple(counter_bit(counter_of(PerfIdx(i))) for i in range(NUM_SLOTS))
-_IDX_CNT = tuple(count_register(counter_of(PerfIdx(i))) for i in range(NUM_SLOTS))
-_IDX_TYPE = tuple(type_register(counter_of(PerfIdx(i))) for i in range(NUM_SLOTS))
 _CHAIN_TYPE = ArmEvent.CHAIN | PMEVTYPER["NSH"].mask
 _CYC_TYPE_MASK = _EVTYPE_MASK & ~PMEVTYPER["evtCount"].mask
 _PMCR_MASK = PMCR.writable_mask | PMCR.action_mask
 _PMCR_E = PMCR["E"].mask
+_CFG_LONG = evmap.CONFIG1["long"].mask  # evmap.is_64bit, inlined in the per-event predicates
 _TIME_CAPS = sum(1 << CAPABILITY_BITS[c] for c in ("cap_user_time", "cap_user_time_zero", "cap_user_time_short"))
 _RDPMC_CAP = 1 << CAPABILITY_BITS["cap_user_rdpmc"]
-
-
-def _checked(idx) -> int:
-    """``idx`` itself when it is a perf idx (0..31); ValueError as ``counter_of`` raises otherwise."""
-    if idx.__class__ is int and 0 <= idx < NUM_SLOTS:
-        return idx
-    counter_of(idx)
-    return int(idx)
 
 
 def disable_user_access(kernel) -> None:
@@ -146,12 +101,12 @@ class PmuV3:
 
     def is_chained(self, event) -> bool:
         """armv8pmu_event_is_chained (v5.17): 64-bit, no user read, no long counters, not the cycle counter."""
-        return (not event.has_user_read and evmap.is_64bit(event.attr) and not self._long
+        return (not event.has_user_read and bool(event.attr.config1 & _CFG_LONG) and not self._long
                 and event.hw.idx != CYCLE_IDX)
 
     def needs_bias(self, event) -> bool:
         """armv8pmu_event_needs_bias: a 32-bit event in a 64-bit counter (PMUv3p5, or the cycle counter)."""
-        return not evmap.is_64bit(event.attr) and (self._long or event.hw.idx == CYCLE_IDX)
+        return not event.attr.config1 & _CFG_LONG and (self._long or event.hw.idx == CYCLE_IDX)
 
     # --- lowest rung: one register ----------------------------------------------------------
     def _regs(self):

@@ -2,7 +2,10 @@
 
 Models:
 - ``this_cpu`` (Kernel: ``smp_processor_id``): a stack of CPUs, pushed while a CPU executes
-  kernel code on the model's behalf (a system call, a tick, an IRQ, an IPI).
+  kernel code on the model's behalf (a system call, a tick, an IRQ, an IPI). A task's system
+  call or EL0 access enters through ``Machine.enter`` (Kernel: ``el0_svc`` on the task's CPU, the
+  task switched in first by ``schedule``), whose context manager ``_Enter`` is kept here with
+  ``on_cpu``'s: small classes, because they run for every system call and every CPU of a tick.
 - ``smp_call`` (Kernel: ``smp_call_function_single`` with ``wait=1``): runs the function on the
   target CPU with ``this_cpu`` switched; a call to another CPU is an IPI and is recorded; a call
   to the executing CPU runs locally (``generic_exec_single``) and is not an IPI; neither is a
@@ -28,6 +31,8 @@ from typing import Any
 
 from pmulab.bits import close_names
 from pmulab.errors import PerfError
+
+from .sched import BLOCKED
 
 __all__ = ["KernelServices", "HZ", "TICK_NS", "SYSCTL_DEFAULTS"]
 
@@ -66,6 +71,38 @@ class _OnCpu:
 
     def __exit__(self, *exc) -> None:
         self.stack.pop()
+
+
+class _Enter:
+    """The context manager of ``Machine.enter`` (a class: it runs for every system call and EL0 access)."""
+
+    __slots__ = ("m", "task", "call", "record", "fields")
+
+    def __init__(self, m, task, call, record, fields):
+        self.m, self.task, self.call, self.record, self.fields = m, task, call, record, fields
+
+    def __enter__(self) -> None:
+        m, task = self.m, self.task
+        m.alive(task)
+        if task.state == BLOCKED:
+            raise ValueError(f"task {task.pid} is blocked and cannot execute {self.call}(); wake() it first")
+        if not m.sched.is_running(task):
+            m.sched.switch_to(task.cpu, task)
+        m._cpu_stack.append(task.cpu)
+        if self.record:
+            try:
+                m.record("syscall", cpu=task.cpu, task=task, call=self.call, **self.fields)
+            except BaseException:
+                m._cpu_stack.pop()
+                raise
+
+    def __exit__(self, kind, exc, tb) -> None:
+        m, task = self.m, self.task
+        try:
+            if isinstance(exc, PerfError):
+                m.record("error", cpu=task.cpu, task=task, call=self.call, errno=exc.name, check=exc.check)
+        finally:
+            m._cpu_stack.pop()
 
 
 class KernelServices:

@@ -18,15 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from pmulab.errors import IllegalInstruction, PerfError
+from pmulab.errors import IllegalInstruction
 from pmulab.hw import sysregs
 from pmulab.hw.counters import CounterBank
 from pmulab.hw.cpu import Cpu
 from pmulab.hw.sysregs import PmuVersion
 
 from . import wiring
-from .kernel import KernelServices
-from .sched import BLOCKED, EXITED, Scheduler
+from .kernel import KernelServices, _Enter
+from .sched import EXITED, Scheduler
 from .steps import UserStep, make_step, run_steps  # noqa: F401 -- UserStep re-exported
 from .task import Mm, Task
 from .trace import PAGE_FIELDS, Trace
@@ -52,38 +52,6 @@ class _StepOrder:
 
     def __get__(self, obj, cls=None) -> list[str]:
         return list(STEP_ORDER)
-
-
-class _Enter:
-    """The context manager of ``Machine.enter`` (a class: it runs for every system call and EL0 access)."""
-
-    __slots__ = ("m", "task", "call", "record", "fields")
-
-    def __init__(self, m, task, call, record, fields):
-        self.m, self.task, self.call, self.record, self.fields = m, task, call, record, fields
-
-    def __enter__(self) -> None:
-        m, task = self.m, self.task
-        m.alive(task)
-        if task.state == BLOCKED:
-            raise ValueError(f"task {task.pid} is blocked and cannot execute {self.call}(); wake() it first")
-        if not m.sched.is_running(task):
-            m.sched.switch_to(task.cpu, task)
-        m._cpu_stack.append(task.cpu)
-        if self.record:
-            try:
-                m.record("syscall", cpu=task.cpu, task=task, call=self.call, **self.fields)
-            except BaseException:
-                m._cpu_stack.pop()
-                raise
-
-    def __exit__(self, kind, exc, tb) -> None:
-        m, task = self.m, self.task
-        try:
-            if isinstance(exc, PerfError):
-                m.record("error", cpu=task.cpu, task=task, call=self.call, errno=exc.name, check=exc.check)
-        finally:
-            m._cpu_stack.pop()
 
 
 class Machine(KernelServices):
