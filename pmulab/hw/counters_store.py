@@ -91,16 +91,10 @@ class CounterStorage:
 
     def _fast_write(self, cpu, name, value):
         """``RegisterFile._fast_write`` with the load and the store written out (same result, same False cases)."""
-        if name.__class__ is not str:
+        plan = self._write_plan(cpu, name, value)
+        if plan is None:
             return False
-        plan = self._plans[1].get(name, False)
-        if plan is False:
-            plan = self._plan(name, True)
-        if plan is None or value.__class__ is not int or cpu.__class__ is not int or not 0 <= cpu < self.cpus:
-            return False
-        state, slot, top, kept, written, cm, keep = plan
-        if not 0 <= value <= top:
-            return False
+        state, slot, _, kept, written, cm, keep = plan
         if state == "PMEVCNTR":
             values = self._value
             values[cpu, slot] = ((int(values[cpu, slot]) & kept) | (value & written)) & ~(value & cm) & keep
@@ -125,12 +119,8 @@ class CounterStorage:
 
     def _fast_read(self, cpu, name):
         """``RegisterFile._fast_read`` with the load written out."""
-        if name.__class__ is not str:
-            return None
-        plan = self._plans[0].get(name, False)
-        if plan is False:
-            plan = self._plan(name, False)
-        if plan is None or cpu.__class__ is not int or not 0 <= cpu < self.cpus:
+        plan = self._read_plan(cpu, name)
+        if plan is None:
             return None
         state, slot, readable = plan
         if state == "PMEVCNTR":

@@ -151,21 +151,38 @@ class RegisterFile(abc.ABC):
         plans[name] = plan
         return plan
 
+    def _write_plan(self, cpu, name, value):
+        """The plan of an EL1 write when it applies (planned register, cpu and value ints in range), else None."""
+        if name.__class__ is not str:
+            return None
+        plan = self._plans[1].get(name, False)
+        if plan is False:
+            plan = self._plan(name, True)
+        if (plan is None or value.__class__ is not int or cpu.__class__ is not int or not 0 <= cpu < self.cpus
+                or not 0 <= value <= plan[2]):
+            return None
+        return plan
+
+    def _read_plan(self, cpu, name):
+        """The plan of an EL1 read when it applies (planned register, cpu an int in range), else None."""
+        if name.__class__ is not str:
+            return None
+        plan = self._plans[0].get(name, False)
+        if plan is False:
+            plan = self._plan(name, False)
+        if plan is None or cpu.__class__ is not int or not 0 <= cpu < self.cpus:
+            return None
+        return plan
+
     def _fast_write(self, cpu: int, name: str, value: int) -> bool:
         """``write(cpu, name, value)`` at EL1 when it is a planned register, cpu and value ints in range.
 
         Returns False (nothing done) otherwise: the caller takes the checked path.
         """
-        if name.__class__ is not str:
+        plan = self._write_plan(cpu, name, value)
+        if plan is None:
             return False
-        plan = self._plans[1].get(name, False)
-        if plan is False:
-            plan = self._plan(name, True)
-        if plan is None or value.__class__ is not int or cpu.__class__ is not int or not 0 <= cpu < self.cpus:
-            return False
-        state, slot, top, kept, written, cm, keep = plan
-        if not 0 <= value <= top:
-            return False
+        state, slot, _, kept, written, cm, keep = plan
         old = self._load(cpu, state, slot)  # RW bits take the value, W1S set, W1C clear (Register.apply_write)
         self._store(cpu, state, slot, ((old & kept) | (value & written)) & ~(value & cm) & keep)
         if state == "PMCR":
@@ -174,12 +191,8 @@ class RegisterFile(abc.ABC):
 
     def _fast_read(self, cpu: int, name: str) -> int | None:
         """``read(cpu, name)`` when it is a planned register and cpu an int in range; None otherwise."""
-        if name.__class__ is not str:
-            return None
-        plan = self._plans[0].get(name, False)
-        if plan is False:
-            plan = self._plan(name, False)
-        if plan is None or cpu.__class__ is not int or not 0 <= cpu < self.cpus:
+        plan = self._read_plan(cpu, name)
+        if plan is None:
             return None
         return self._load(cpu, plan[0], plan[1]) & plan[2]
 
