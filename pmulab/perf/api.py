@@ -116,7 +116,7 @@ class PerfEvent:
     children: list = field(default_factory=list)
     event_limit: int = 0
     oncpu: int = -1
-    pending: list = field(default_factory=list)  # ring-buffer records (sampling), later
+    pending_disable: bool = False  # disable at the next tick (perf_event_disable_inatomic -> irq_work)
     rb: Any = None  # the perf.ring_buffer.RingBuffer its output goes to (own mmap or SET_OUTPUT)
     lost_samples: int = 0  # SAMPLE records dropped for want of space (PERF_FORMAT_LOST)
 

@@ -223,7 +223,7 @@ class LifecycleMixin:
             if event.oncpu not in (-1, cpu):
                 keep.append(event)
                 continue
-            if getattr(event, "pending_disable", False):
+            if event.pending_disable:
                 event.pending_disable = False
                 try:
                     self._disable(event)

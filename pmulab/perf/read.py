@@ -121,5 +121,5 @@ class ReadMixin:
                       for v, i, lost in zip(acc["values"], acc["ids"], acc["lost"], strict=True)]
             return uapi.pack_read(fmt, values, acc["enabled"], acc["running"])
         value, enabled, running = self.read_value(event)
-        one = uapi.ReadValue(value, primary_event_id(event), getattr(event, "lost_samples", 0))
+        one = uapi.ReadValue(value, primary_event_id(event), event.lost_samples)
         return uapi.pack_read(fmt, [one], enabled, running)

@@ -134,7 +134,7 @@ class SchedMixin:
         pmu.del_(event, _EF_NONE)
         event.oncpu = -1
         state = _INACTIVE
-        if getattr(event, "pending_disable", False):
+        if event.pending_disable:
             event.pending_disable = False
             state = _OFF
         set_state(event, state, self.kernel.now())

@@ -141,7 +141,7 @@ def _event(n: _Namer, e: Any, buffers: dict) -> dict:
             out["ctx"] = n.ctx_name(v)
         else:
             out[f.name] = n.plain(v)
-    for k, v in sorted(vars(e).items()):  # dynamic attributes (pending_disable, lost_samples, ...)
+    for k, v in sorted(vars(e).items()):  # attributes set outside the dataclass fields, if any
         if k not in out:
             out[k] = n.plain(v)
     buf = buffers.get(e.id)
