@@ -1,6 +1,6 @@
 """Model vs kernel: derived observation classes and a cell-by-cell comparison.
 
-Models: nothing; it compares the records of ``pmulab.sim.ops.execute`` (the model) with those
+Models: nothing; it compares the records of ``pmulab.sim.ops_exec.execute`` (the model) with those
 of the guest (real Linux). Raw values QEMU decides (counts, times) are turned into classes
 that the kernel's logic decides:
 

@@ -16,7 +16,7 @@ the task the explorer names:
 - ``accounting``: the task current on that CPU reads PMUSERENR_EL0: it happens if EL0 sees the
   same grant (or denial) the explorer's machine had.
 
-The list runs on the model (``pmulab.sim.ops.execute``, lock-step like the guest) and on the
+The list runs on the model (``pmulab.sim.ops_exec.execute``, lock-step like the guest) and on the
 kernel; both verdicts are computed from their own records, and the records are compared cell
 by cell as for every other scenario. Machine size: QEMU's cortex-a72 has 6 event counters, so
 the op list's machine gets ``counters=6`` (the explorer's counterexamples use at most two events).
@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pmulab.sim.ops import OpList, execute
+from pmulab.sim.ops import OpList
+from pmulab.sim.ops_exec import execute
 
 from . import compare as cmp
 from .env import Toolchain

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pmulab.sim.ops import OpList, execute
+from pmulab.sim.ops import OpList
+from pmulab.sim.ops_exec import execute
 
 from . import compare as cmp
 from .env import OracleError, Toolchain

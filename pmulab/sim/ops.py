@@ -46,7 +46,7 @@ Operations (``OPS`` is the schema: field -> (type, default); ``REQUIRED`` marks 
 - ``sysctl name value``: a write to /proc/sys (as root).
 - ``run ticks``: time passes (4 ms timer ticks); runnable tasks run their workload.
 
-The executor and its observation records: ``pmulab.sim.ops_exec`` (``execute`` is re-exported here).
+The executor and its observation records: ``pmulab.sim.ops_exec``.
 
 Models: the operations are Task/Machine calls of design.md §2 (each a system call or an instruction
 executed by the task on its CPU). A task reading its page or running the read loop is switched in
@@ -61,14 +61,9 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # at run time ``__getattr__`` below re-exports them on first use
-    from .ops_exec import errname as errname
-    from .ops_exec import execute
-
-__all__ = ["OPS", "REQUIRED", "PRELUDE", "OpList", "validate", "execute", "ioctl_request", "DEFAULT_WORKLOAD",
-           "TICK_MS"]
+__all__ = ["OPS", "REQUIRED", "PRELUDE", "OpList", "validate", "ioctl_request", "DEFAULT_WORKLOAD", "TICK_MS"]
 
 _STR, _INT, _BOOL, _DICT = "str", "int", "bool", "dict"
 _PID = "pid"  # "self", -1 or a task name
@@ -317,11 +312,3 @@ class OpList:
             raise ValueError(f"op list is not valid JSON: {exc}") from None
         return cls.from_dict(d)
 
-
-def __getattr__(name: str):
-    # The executor lives in ops_exec (which imports this module); re-exported here on first use.
-    if name in ("execute", "errname"):
-        from . import ops_exec
-
-        return getattr(ops_exec, name)
-    raise AttributeError(f"module 'pmulab.sim.ops' has no attribute {name!r}")

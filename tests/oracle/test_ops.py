@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from pmulab.sim.ops import OPS, OpList, execute, validate
+from pmulab.sim.ops import OPS, OpList, validate
+from pmulab.sim.ops_exec import execute
 
 CYC_USER = {"type": 0, "config": 0, "config1": 2, "exclude_kernel": 1}
 

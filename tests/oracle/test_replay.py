@@ -8,7 +8,8 @@ import pytest
 from pmulab.oracle import known, replay
 from pmulab.oracle.guest import compile_script
 from pmulab.sim.explorer import Counterexample, explore
-from pmulab.sim.ops import OpList, execute
+from pmulab.sim.ops import OpList
+from pmulab.sim.ops_exec import execute
 
 CYC = {"type": 0, "config": 0, "config1": 2, "exclude_kernel": 1}
 ON = {"kernel.perf_user_access": 1, "kernel.perf_event_paranoid": 2}
