@@ -166,6 +166,23 @@ class NotebookPage:
             self.page.wait_for_function(f"f => ({FIGURE_MARKS_JS})(f) > 0", arg=handle, timeout=timeout_ms)
         return n
 
+    def show_lab(self, selector: str, lines: int, timeout_ms: int = 60_000):
+        """Scroll to the first widget matching ``selector`` and wait until it draws ``lines`` or more lines.
+
+        JupyterLab skips painting off-screen cells and bqplot draws only once displayed, hence the scroll.
+        """
+        lab = self.page.locator(selector).first
+        lab.wait_for(state="attached", timeout=timeout_ms)
+        lab.scroll_into_view_if_needed()
+        line = f"{selector} .bqplot svg path.line"
+        self.page.wait_for_selector(line, state="attached", timeout=timeout_ms)
+        self.page.wait_for_function(f"document.querySelectorAll('{line}').length >= {lines}", timeout=30_000)
+        return lab
+
+    def data(self, selector: str, attr: str) -> str | None:
+        """The ``data-<attr>`` of the first element matching ``selector`` (a view's state in the DOM)."""
+        return self.page.locator(selector).first.get_attribute(f"data-{attr}")
+
     def path_of(self, selector: str) -> str:
         """What the figures under ``selector`` draw: every line's ``d`` and every cell's fill, joined."""
         return self.page.evaluate(f"s => ({DRAWING_JS})(s)", selector)

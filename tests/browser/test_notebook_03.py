@@ -16,25 +16,15 @@ LINE = f"{LAB} .bqplot svg path.line"
 STATE = f"{LAB} .pmulab-readloop-state"
 
 
-def state(page, attr: str) -> str:
-    return page.locator(STATE).first.get_attribute(f"data-{attr}")
-
-
 def test_notebook_03_runs_and_the_read_loop_steps(notebook, artifacts_dir):
     page = notebook.open(NAME).run_all().page
     notebook.figures_rendered()  # every bqplot figure of the outputs draws its marks
 
     assert notebook.error_outputs() == []
 
-    # the figure rendered: the lock and index lines (seq has no point yet); the loop has not been stepped yet
-    # (JupyterLab skips painting off-screen cells, and bqplot draws only once it is displayed)
-    lab = page.locator(LAB).first
-    lab.wait_for(state="attached", timeout=60_000)
-    lab.scroll_into_view_if_needed()
-    page.wait_for_selector(LINE, state="attached", timeout=60_000)
-    page.wait_for_function(f"document.querySelectorAll('{LINE}').length >= 2", timeout=30_000)
-    assert state(page, "steps") == "0"
-    assert state(page, "parity") == "0"
+    lab = notebook.show_lab(LAB, lines=2)  # the lab's lines are drawn; nothing stepped or run yet
+    assert notebook.data(STATE, "steps") == "0"
+    assert notebook.data(STATE, "parity") == "0"
 
     step = page.locator(f"{LAB} button", has_text="Step").first
     inject = page.locator(f"{LAB} button", has_text="Inject now").first
@@ -44,7 +34,7 @@ def test_notebook_03_runs_and_the_read_loop_steps(notebook, artifacts_dir):
         step.click()
         page.wait_for_function(f"document.querySelector('{STATE}').dataset.steps === '{n}'", timeout=30_000)
     d0 = page.locator(LINE).first.get_attribute("d")
-    lock0 = state(page, "lock")
+    lock0 = notebook.data(STATE, "lock")
     inject.click()  # the dropdown's default is "preemption"
     page.wait_for_function(f"document.querySelector('{STATE}').dataset.lock !== '{lock0}'", timeout=30_000)
     page.wait_for_function(f"d => document.querySelector(\"{LINE}\").getAttribute('d') !== d", arg=d0,
@@ -55,12 +45,12 @@ def test_notebook_03_runs_and_the_read_loop_steps(notebook, artifacts_dir):
     for n in (4, 5, 6):
         step.click()
         page.wait_for_function(f"document.querySelector('{STATE}').dataset.steps === '{n}'", timeout=30_000)
-    assert state(page, "retries") == "1"
+    assert notebook.data(STATE, "retries") == "1"
     finish = page.locator(f"{LAB} button", has_text="Finish loop").first
     finish.click()
     page.wait_for_function(f"document.querySelector('{STATE}').dataset.done === '1'", timeout=30_000)
     assert page.locator(f"{STATE} .pmulab-error").inner_text().strip() == "0"
-    assert state(page, "parity") == "0"
+    assert notebook.data(STATE, "parity") == "0"
     assert notebook.error_outputs() == []
     assert page.locator(f"{LAB} .pmulab-errors").inner_text().strip() == ""
 
